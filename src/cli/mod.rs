@@ -1,0 +1,26 @@
+//! The command line: what the user typed (`args`) and one file per command
+//! that wires the library's stages together. No analysis lives here.
+
+pub mod args;
+pub mod eval_cmd;
+pub mod score_cmd;
+pub mod setup_cmd;
+pub mod train_cmd;
+
+use std::process::ExitCode;
+
+/// Exit codes, part of the interface contract.
+pub const EXIT_OK: u8 = 0;
+/// Some inputs failed; the others were processed and written.
+pub const EXIT_PARTIAL: u8 = 1;
+/// The command line was wrong, or the run could not start.
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        args::Command::Setup(a) => setup_cmd::run(a),
+        args::Command::Train(a) => train_cmd::run(a),
+        args::Command::Eval(a) => eval_cmd::run(a),
+        args::Command::Score(a) => score_cmd::run(a),
+    }
+}

@@ -1,0 +1,93 @@
+//! `calltone train`: fit the head, then measure it on the dev split and write
+//! its provenance next to it.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::args::TrainArgs;
+use crate::eval::labelled::read_labelled;
+use crate::eval::run::evaluate;
+use crate::model::setup::{self, ENCODER, VADER};
+use crate::model::{ModelSource, SentimentModel};
+use crate::train::corpus::vader_split;
+use crate::train::fit::{fit, TrainOptions};
+
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let mut err = std::io::stderr();
+    let enc = setup::ensure(&ENCODER, &mut err)?;
+    let files = ModelSource::Dir(enc.clone()).files()?;
+    let (mut train, dev, data_desc) = match &args.data {
+        Some(path) => {
+            let ex = read_labelled(path)?;
+            (ex, Vec::new(), json!({"file": path.display().to_string()}))
+        }
+        None => {
+            let dir = setup::ensure_vader(&mut err)?;
+            let split = vader_split(&dir)?;
+            (
+                split.train,
+                split.dev,
+                json!({"package": format!("{}=={}", VADER.name, VADER.version), "sha256": VADER.archive_sha256,
+                       "train": "VADER tweets + Amazon (first halves by id), movie and NYT snippets (all)",
+                       "dev": "second halves by id of VADER tweets and Amazon snippets"}),
+            )
+        }
+    };
+    if args.subsample > 1 {
+        train = train.into_iter().step_by(args.subsample).collect();
+    }
+    let opts = TrainOptions {
+        epochs: args.epochs,
+        learning_rate: args.learning_rate,
+        batch_size: args.batch_size,
+        lora_rank: args.rank,
+        adapt_layers: args.adapt_layers,
+        seed: args.seed,
+        ..TrainOptions::default()
+    };
+    let outcome = fit(&files, &train, &opts, &args.output, &mut err)?;
+    eprintln!(
+        "train: done in {:.0}s, head written to {}",
+        outcome.seconds,
+        outcome.head_dir.display()
+    );
+    let metrics = if dev.is_empty() {
+        None
+    } else {
+        let model = SentimentModel::load(
+            &ModelSource::Dir(args.output.clone()),
+            candle_core::DType::F32,
+            &candle_core::Device::Cpu,
+        )?;
+        let r = evaluate(&model, &dev)?;
+        eprintln!(
+            "dev: binary accuracy {:.4} (n={}), strong-negative AUC {:.4}, 3-class accuracy {:.4}, macro-F1 {:.4}, Spearman {:.4}",
+            r.binary_accuracy,
+            r.binary_examples,
+            r.strong_negative_auc.unwrap_or(f64::NAN),
+            r.accuracy,
+            r.macro_f1,
+            r.spearman.unwrap_or(f64::NAN)
+        );
+        Some(r)
+    };
+    let provenance = json!({
+        "encoder": {"package": format!("{}=={}", ENCODER.name, ENCODER.version), "wheel_sha256": ENCODER.archive_sha256,
+                    "model_safetensors_sha256": setup::ENCODER_SHA256},
+        "data": data_desc,
+        "train_examples": train.len(),
+        "options": opts,
+        "seconds": outcome.seconds,
+        "final_loss": outcome.final_loss,
+        "dev_metrics": metrics,
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+    });
+    let path = args.output.join("provenance.json");
+    let tmp = args.output.join("provenance.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&provenance)? + "\n")
+        .with_context(|| tmp.display().to_string())?;
+    std::fs::rename(&tmp, &path).with_context(|| path.display().to_string())?;
+    Ok(ExitCode::SUCCESS)
+}

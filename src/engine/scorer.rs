@@ -1,0 +1,124 @@
+//! Scores many texts with one model: parallel tokenizing, windows for long
+//! texts, token-budget batches, a cache so a repeated text (the agent's
+//! canned lines) is scored once, and results back in input order.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::batching::length_batches;
+use crate::model::{ModelError, SentimentModel, TextScore};
+use crate::text::windows::{combine, windows, Wrapping};
+
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
+    /// Padded tokens per batch.
+    pub token_budget: usize,
+    /// Rows per batch at most.
+    pub max_batch: usize,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        Self {
+            token_budget: 4096,
+            max_batch: 128,
+        }
+    }
+}
+
+/// A text's combined score plus what the windows said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitScore {
+    pub score: TextScore,
+    /// How many windows the text was split into (1 for most turns).
+    pub windows: usize,
+    /// Content tokens (special tokens excluded).
+    pub tokens: usize,
+    /// The most negative window's negative probability.
+    pub max_negative: f32,
+}
+
+pub struct Scorer<'m> {
+    pub model: &'m SentimentModel,
+    pub options: ScoreOptions,
+    wrap: Wrapping,
+}
+
+impl<'m> Scorer<'m> {
+    pub fn new(model: &'m SentimentModel, options: ScoreOptions) -> Self {
+        let wrap = Wrapping::of(&model.tokenizer);
+        Self {
+            model,
+            options,
+            wrap,
+        }
+    }
+
+    /// Scores `texts`; an empty (all-whitespace) text gets `None`.
+    pub fn score(&self, texts: &[&str]) -> Result<Vec<Option<UnitScore>>, ModelError> {
+        // Identical texts are scored once.
+        let mut unique: HashMap<&str, usize> = HashMap::new();
+        let mut distinct: Vec<&str> = Vec::new();
+        let slot: Vec<Option<usize>> = texts
+            .iter()
+            .map(|t| {
+                let t = t.trim();
+                if t.is_empty() {
+                    return None;
+                }
+                Some(*unique.entry(t).or_insert_with(|| {
+                    distinct.push(t);
+                    distinct.len() - 1
+                }))
+            })
+            .collect();
+        let tok = &self.model.tokenizer;
+        let max = self.model.max_tokens;
+        let per_text: Vec<Vec<Vec<u32>>> = distinct
+            .par_iter()
+            .map(|t| {
+                let (ids, _) = crate::model::tokenize::encode_plain(tok, t);
+                windows(&ids, &self.wrap, max)
+            })
+            .collect();
+        // Flatten windows, remembering their owner.
+        let mut rows: Vec<&[u32]> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        for (i, ws) in per_text.iter().enumerate() {
+            for w in ws {
+                rows.push(w);
+                owner.push(i);
+            }
+        }
+        let lengths: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+        let mut window_scores: Vec<Option<TextScore>> = vec![None; rows.len()];
+        for batch in length_batches(&lengths, self.options.token_budget, self.options.max_batch) {
+            let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
+            let scores = self.model.score_rows(&batch_rows)?;
+            for (&i, s) in batch.iter().zip(scores) {
+                window_scores[i] = Some(s);
+            }
+        }
+        let mut grouped: Vec<(Vec<TextScore>, Vec<usize>)> =
+            vec![(Vec::new(), Vec::new()); distinct.len()];
+        for (w, s) in window_scores.into_iter().enumerate() {
+            let s = s.expect("every window is in one batch");
+            grouped[owner[w]].0.push(s);
+            grouped[owner[w]].1.push(lengths[w] - self.wrap.overhead());
+        }
+        let combined: Vec<UnitScore> = grouped
+            .into_iter()
+            .map(|(scores, weights)| UnitScore {
+                max_negative: scores.iter().map(|s| s.negative).fold(0.0, f32::max),
+                windows: scores.len(),
+                tokens: weights.iter().sum(),
+                score: combine(&scores, &weights).expect("a text has at least one window"),
+            })
+            .collect();
+        Ok(slot
+            .into_iter()
+            .map(|s| s.map(|i| combined[i].clone()))
+            .collect())
+    }
+}

@@ -1,0 +1,5 @@
+//! Labelled text and the measures calltone reports about its model.
+
+pub mod labelled;
+pub mod metrics;
+pub mod run;

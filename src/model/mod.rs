@@ -1,0 +1,48 @@
+//! Where a model comes from, its architecture, its head and its device.
+//! A model is a directory: `config.json`, `tokenizer.json`,
+//! `model.safetensors`, plus, for calltone's own model, the trained head.
+
+pub mod adapter;
+pub mod config;
+pub mod encoder;
+pub mod head;
+pub mod linear;
+pub mod polarity;
+pub mod sentiment;
+pub mod setup;
+pub mod source;
+pub mod tokenize;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+
+pub use polarity::Polarity;
+pub use sentiment::{SentimentModel, TextScore};
+pub use source::ModelSource;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{}: file not found", .0.display())]
+    MissingFile(PathBuf),
+    #[error("{}: {reason}", path.display())]
+    BadFile { path: PathBuf, reason: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("model computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+impl ModelError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

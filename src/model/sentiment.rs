@@ -1,0 +1,168 @@
+//! A loaded sentiment classifier: tokenizer + encoder + head, with its labels
+//! mapped to negative / neutral / positive. Scores batches of token ids.
+
+use candle_core::{DType, Device, Tensor};
+use serde::Serialize;
+use tokenizers::Tokenizer;
+
+use super::adapter::{merge_lora, HeadManifest};
+use super::config::EncoderConfig;
+use super::encoder::{Encoder, Mode};
+use super::head::Head;
+use super::polarity::{polarities, Polarity};
+use super::source::ModelSource;
+use super::tokenize::load_tokenizer;
+use super::weights::Weights;
+use super::ModelError;
+
+/// The model's reading of one text (or window).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TextScore {
+    pub negative: f32,
+    pub neutral: f32,
+    pub positive: f32,
+    /// Signed strength in [-1, 1]: learned from human ratings for calltone's
+    /// head, `positive - negative` for other models.
+    pub intensity: f32,
+}
+
+impl TextScore {
+    /// `positive - negative`, in [-1, 1].
+    pub fn score(&self) -> f32 {
+        self.positive - self.negative
+    }
+
+    pub fn label(&self) -> Polarity {
+        let p = [self.negative, self.neutral, self.positive];
+        let i = (0..3).fold(0, |best, i| if p[i] > p[best] { i } else { best });
+        Polarity::ALL[i]
+    }
+}
+
+pub struct SentimentModel {
+    pub name: String,
+    pub tokenizer: Tokenizer,
+    pub encoder: Encoder,
+    pub head: Head,
+    pub labels: Vec<String>,
+    polarity_of: Vec<Polarity>,
+    /// The longest input the model takes, special tokens included.
+    pub max_tokens: usize,
+    pub device: Device,
+}
+
+impl SentimentModel {
+    pub fn load(source: &ModelSource, dtype: DType, device: &Device) -> Result<Self, ModelError> {
+        let files = source.files()?;
+        let mut config = EncoderConfig::from_file(&files.config)?;
+        let tokenizer = load_tokenizer(&files.tokenizer)?;
+        let weights = Weights::load(&files.weights, dtype, device)?.with_prefix_for(
+            "embeddings.word_embeddings.weight",
+            &["", "bert.", "roberta.", "distilbert.", "model."],
+        )?;
+        let mut encoder = Encoder::load(&weights, &config)?;
+        let mut max_tokens = config.max_tokens();
+        let head = match &files.head {
+            Some(dir) => {
+                let manifest = HeadManifest::read(dir)?;
+                let hw = Weights::load(&HeadManifest::weights_path(dir), dtype, device)?;
+                if let Some(spec) = &manifest.lora {
+                    merge_lora(&mut encoder, &hw, spec)?;
+                }
+                config.labels = manifest.labels.clone();
+                max_tokens = max_tokens.min(manifest.window_tokens);
+                Head::load_calltone(&hw, config.hidden_size, manifest.labels.len())?
+            }
+            None => Head::load_hf(&weights, &config)?,
+        };
+        let polarity_of = polarities(&config.labels).map_err(|reason| ModelError::BadFile {
+            path: files.config.clone(),
+            reason,
+        })?;
+        Ok(Self {
+            name: files.name,
+            tokenizer,
+            encoder,
+            head,
+            labels: config.labels.clone(),
+            polarity_of,
+            max_tokens,
+            device: device.clone(),
+        })
+    }
+
+    pub fn pad_id(&self) -> u32 {
+        self.encoder.config.pad_token_id
+    }
+
+    /// Right-pads a batch of token-id rows into `ids` and `mask` tensors.
+    pub fn batch_tensors(&self, rows: &[&[u32]]) -> Result<(Tensor, Tensor), ModelError> {
+        let width = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
+        let mut ids = vec![self.pad_id(); rows.len() * width];
+        let mut mask = vec![0u32; rows.len() * width];
+        for (i, r) in rows.iter().enumerate() {
+            ids[i * width..i * width + r.len()].copy_from_slice(r);
+            mask[i * width..i * width + r.len()].fill(1);
+        }
+        let ids = Tensor::from_vec(ids, (rows.len(), width), &self.device)?;
+        let mask = Tensor::from_vec(mask, (rows.len(), width), &self.device)?;
+        Ok((ids, mask))
+    }
+
+    /// Class probabilities `[B, C]` and intensity for a batch of id rows.
+    pub fn forward_rows(
+        &self,
+        rows: &[&[u32]],
+    ) -> Result<(Vec<Vec<f32>>, Option<Vec<f32>>), ModelError> {
+        if rows.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let (ids, mask) = self.batch_tensors(rows)?;
+        let hidden = self.encoder.forward(&ids, &mask, Mode::Infer)?;
+        let out = self.head.forward(&hidden, &mask)?;
+        let probs = candle_nn::ops::softmax_last_dim(&out.logits.to_dtype(DType::F32)?)?
+            .to_vec2::<f32>()?;
+        let intensity = match out.intensity {
+            Some(t) => Some(t.to_dtype(DType::F32)?.to_vec1::<f32>()?),
+            None => None,
+        };
+        Ok((probs, intensity))
+    }
+
+    /// Scores a batch of id rows (each already within `max_tokens`).
+    pub fn score_rows(&self, rows: &[&[u32]]) -> Result<Vec<TextScore>, ModelError> {
+        let (probs, intensity) = self.forward_rows(rows)?;
+        Ok(probs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut s = [0f32; 3];
+                for (c, &pr) in p.iter().enumerate() {
+                    s[self.polarity_of[c].index()] += pr;
+                }
+                let intensity = match &intensity {
+                    Some(v) => v[i],
+                    None => s[2] - s[0],
+                };
+                TextScore {
+                    negative: s[0],
+                    neutral: s[1],
+                    positive: s[2],
+                    intensity,
+                }
+            })
+            .collect())
+    }
+
+    /// Token ids of a text with special tokens.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        super::tokenize::encode(&self.tokenizer, text)
+    }
+
+    /// Scores plain texts (each must fit the model; see `text::windows`).
+    pub fn score_texts(&self, texts: &[&str]) -> Result<Vec<TextScore>, ModelError> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.encode(t)).collect();
+        let rows: Vec<&[u32]> = ids.iter().map(|r| r.as_slice()).collect();
+        self.score_rows(&rows)
+    }
+}

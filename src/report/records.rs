@@ -1,0 +1,104 @@
+//! The output records (schema `calltone/1`, documented in the README):
+//! one `"type": "turn"` record per turn, numbered from 0 within its call in
+//! input order, then one `"type": "call"` record per call.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{CallSummary, RoleSentiment, TurnScore};
+use crate::model::Polarity;
+use crate::transcript::{Channel, Conversation, Role};
+
+pub const SCHEMA: &str = "calltone/1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnRecord {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub call_id: String,
+    pub turn: usize,
+    pub speaker: String,
+    pub role: Role,
+    pub role_inferred: bool,
+    pub start_ms: Option<u64>,
+    pub end_ms: Option<u64>,
+    pub text: String,
+    /// Null when the turn had no text to score.
+    pub label: Option<Polarity>,
+    pub negative: Option<f32>,
+    pub neutral: Option<f32>,
+    pub positive: Option<f32>,
+    pub score: Option<f32>,
+    pub intensity: Option<f32>,
+    pub windows: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub schema: String,
+    pub call_id: String,
+    pub source: String,
+    pub format: String,
+    pub channel: Channel,
+    pub model: String,
+    pub turns: usize,
+    pub scored_turns: usize,
+    pub duration_ms: Option<u64>,
+    pub roles_inferred: bool,
+    pub customer: Option<RoleSentiment>,
+    pub agent: Option<RoleSentiment>,
+    /// Irate moments (filled by the moments analysis; empty until then).
+    pub moments: Vec<serde_json::Value>,
+}
+
+/// The turn records of one call.
+pub fn turn_records(conv: &Conversation, scores: &[Option<TurnScore>]) -> Vec<TurnRecord> {
+    conv.turns
+        .iter()
+        .zip(scores)
+        .enumerate()
+        .map(|(i, (t, s))| TurnRecord {
+            kind: "turn".into(),
+            call_id: conv.id.clone(),
+            turn: i,
+            speaker: t.speaker.clone(),
+            role: t.role,
+            role_inferred: t.role_inferred,
+            start_ms: t.start_ms,
+            end_ms: t.end_ms,
+            text: t.text.clone(),
+            label: s.as_ref().map(|s| s.label),
+            negative: s.as_ref().map(|s| s.negative),
+            neutral: s.as_ref().map(|s| s.neutral),
+            positive: s.as_ref().map(|s| s.positive),
+            score: s.as_ref().map(|s| s.score),
+            intensity: s.as_ref().map(|s| s.intensity),
+            windows: s.as_ref().map(|s| s.windows),
+        })
+        .collect()
+}
+
+pub fn call_record(conv: &Conversation, summary: &CallSummary, model: &str) -> CallRecord {
+    let duration_ms = conv
+        .turns
+        .iter()
+        .filter_map(|t| t.end_ms.or(t.start_ms))
+        .max();
+    CallRecord {
+        kind: "call".into(),
+        schema: SCHEMA.into(),
+        call_id: conv.id.clone(),
+        source: conv.source.clone(),
+        format: conv.format.clone(),
+        channel: conv.channel,
+        model: model.to_string(),
+        turns: summary.turns,
+        scored_turns: summary.scored_turns,
+        duration_ms,
+        roles_inferred: summary.roles_inferred,
+        customer: summary.customer.clone(),
+        agent: summary.agent.clone(),
+        moments: Vec::new(),
+    }
+}

@@ -1,0 +1,3 @@
+//! Turns a turn's text into scoring units that fit the model.
+
+pub mod windows;

@@ -1,0 +1,242 @@
+//! Decides what format a file is by its content (the extension alone is not
+//! trusted), refuses binary and non-UTF-8 input with a reason, and turns the
+//! file into conversations.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::roles::assign_roles;
+use super::{jsonl, plain, Channel, Conversation, ReadError, ReadLimits, RoleHints, Turn};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `Speaker: text` lines with optional `[hh:mm:ss]` stamps.
+    Plain,
+    /// One JSON turn per line.
+    Jsonl,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Jsonl => "jsonl",
+        }
+    }
+
+    pub const ALL: [Format; 2] = [Format::Jsonl, Format::Plain];
+}
+
+fn err(path: &str, reason: impl Into<String>) -> ReadError {
+    ReadError {
+        path: path.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Inflates gzip input, refusing to grow past the file-size limit.
+fn gunzip(path: &str, bytes: &[u8], limit: u64) -> Result<Vec<u8>, ReadError> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| err(path, format!("gzip: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(err(
+            path,
+            format!("larger than {limit} bytes once decompressed (limit --max-file-bytes)"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Bytes → text, or a reason it is not a transcript.
+fn as_text<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, ReadError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(err(path, "empty file"));
+    }
+    if let Some(pos) = bytes.iter().take(1 << 16).position(|&b| b == 0) {
+        return Err(err(
+            path,
+            format!("binary data (NUL byte at offset {pos}), not a transcript"),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        err(
+            path,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+fn looks_like(format: Format, text: &str) -> Result<(), String> {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    match format {
+        Format::Jsonl => {
+            let v: serde_json::Value = serde_json::from_str(first)
+                .map_err(|_| "the first line is not a JSON object".to_string())?;
+            match v.get("text") {
+                Some(_) => Ok(()),
+                None => Err("the first line has no \"text\" field".into()),
+            }
+        }
+        Format::Plain => {
+            if first.starts_with('{') || first.starts_with('[') {
+                Err("it looks like JSON".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+fn call_id_from_path(path: &str) -> String {
+    if path == "-" {
+        return "stdin".into();
+    }
+    let p = Path::new(path);
+    let mut name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string());
+    // `call.jsonl.gz` → `call`
+    for ext in [".gz", ".jsonl", ".json", ".txt", ".vtt", ".srt"] {
+        if let Some(stripped) = name.strip_suffix(ext) {
+            name = stripped.to_string();
+        }
+    }
+    name
+}
+
+fn channel_of(turns: &[Turn]) -> Channel {
+    if turns.iter().any(|t| t.end_ms.is_some()) {
+        Channel::Voice
+    } else {
+        Channel::Unknown
+    }
+}
+
+/// Reads one file's bytes into conversations.
+pub fn read_conversations(
+    path: &str,
+    bytes: &[u8],
+    forced: Option<Format>,
+    limits: &ReadLimits,
+    hints: &RoleHints,
+) -> Result<Vec<Conversation>, ReadError> {
+    let inflated;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        inflated = gunzip(path, bytes, limits.max_file_bytes)?;
+        &inflated[..]
+    } else {
+        bytes
+    };
+    let text = as_text(path, bytes)?;
+    let format = match forced {
+        Some(f) => f,
+        None => {
+            let mut why = Vec::new();
+            let mut found = None;
+            for f in Format::ALL {
+                match looks_like(f, text) {
+                    Ok(()) => {
+                        found = Some(f);
+                        break;
+                    }
+                    Err(reason) => why.push(format!("{}: {reason}", f.name())),
+                }
+            }
+            found.ok_or_else(|| {
+                err(
+                    path,
+                    format!("not a recognised transcript; tried {}", why.join("; ")),
+                )
+            })?
+        }
+    };
+    let default_id = call_id_from_path(path);
+    let calls: Vec<(String, Vec<Turn>)> = match format {
+        Format::Plain => vec![(
+            default_id,
+            plain::parse(text, limits.max_turn_bytes)
+                .map_err(|r| err(path, format!("plain: {r}")))?,
+        )],
+        Format::Jsonl => jsonl::parse(text, limits.max_turn_bytes)
+            .map_err(|r| err(path, format!("jsonl: {r}")))?
+            .into_iter()
+            .map(|(id, turns)| (id.unwrap_or_else(|| default_id.clone()), turns))
+            .collect(),
+    };
+    Ok(calls
+        .into_iter()
+        .map(|(id, mut turns)| {
+            assign_roles(&mut turns, hints);
+            Conversation {
+                id,
+                source: path.to_string(),
+                format: format.name().to_string(),
+                channel: channel_of(&turns),
+                turns,
+                meta: Default::default(),
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> Result<Vec<Conversation>, ReadError> {
+        read_conversations(
+            "x/call-7.txt",
+            bytes,
+            None,
+            &ReadLimits::default(),
+            &RoleHints::default(),
+        )
+    }
+
+    #[test]
+    fn detects_by_content() {
+        let c = read(b"Agent: hi\nCustomer: hello\n").unwrap();
+        assert_eq!(
+            (c[0].format.as_str(), c[0].id.as_str()),
+            ("plain", "call-7")
+        );
+        let c = read(b"{\"speaker\":\"agent\",\"text\":\"hi\"}\n").unwrap();
+        assert_eq!(c[0].format, "jsonl");
+    }
+
+    #[test]
+    fn refuses_junk_with_reasons() {
+        assert!(read(b"").unwrap_err().reason.contains("empty"));
+        assert!(read(b"\x00\x01\x02abc")
+            .unwrap_err()
+            .reason
+            .contains("binary"));
+        assert!(read(b"Agent: caf\xe9\n")
+            .unwrap_err()
+            .reason
+            .contains("UTF-8"));
+        let e = read(b"{\"a\":1}\n").unwrap_err().reason;
+        assert!(e.contains("tried jsonl") && e.contains("plain"), "{e}");
+    }
+
+    #[test]
+    fn reads_gzip() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"Agent: hi\nCustomer: hey\n").unwrap();
+        let c = read(&enc.finish().unwrap()).unwrap();
+        assert_eq!(c[0].turns.len(), 2);
+    }
+}

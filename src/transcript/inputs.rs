@@ -1,0 +1,113 @@
+//! Expands the paths a user gave into the files to read: files as given,
+//! folders walked recursively (sorted, hidden entries skipped, transcript
+//! extensions only), and `-` for standard input.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::ReadError;
+
+/// Extensions picked up inside folders (a file named on the command line is
+/// always read, whatever its name).
+pub const FOLDER_EXTENSIONS: [&str; 7] = ["txt", "jsonl", "json", "vtt", "srt", "gz", "log"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn label(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "-".into(),
+        }
+    }
+}
+
+fn wanted(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| FOLDER_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The inputs, plus errors for paths that do not exist.
+pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<ReadError>) {
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+        } else if p.is_dir() {
+            let walker = WalkDir::new(p)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
+            for entry in walker {
+                match entry {
+                    Ok(e) if e.file_type().is_file() && wanted(e.path()) => {
+                        inputs.push(Input::File(e.into_path()))
+                    }
+                    Ok(_) => {}
+                    Err(e) => errors.push(ReadError {
+                        path: e
+                            .path()
+                            .map(|x| x.display().to_string())
+                            .unwrap_or_else(|| p.display().to_string()),
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+        } else if p.exists() {
+            inputs.push(Input::File(p.clone()));
+        } else {
+            errors.push(ReadError {
+                path: p.display().to_string(),
+                reason: "no such file or folder".into(),
+            });
+        }
+    }
+    (inputs, errors)
+}
+
+/// Reads an input's bytes, refusing files over `max_bytes`.
+pub fn read_bytes(input: &Input, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let label = input.label();
+    let e = |reason: String| ReadError {
+        path: label.clone(),
+        reason,
+    };
+    let mut buf = Vec::new();
+    match input {
+        Input::Stdin => {
+            std::io::stdin()
+                .lock()
+                .take(max_bytes + 1)
+                .read_to_end(&mut buf)
+                .map_err(|x| e(x.to_string()))?;
+        }
+        Input::File(p) => {
+            let f = std::fs::File::open(p).map_err(|x| e(x.to_string()))?;
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            if len > max_bytes {
+                return Err(e(format!(
+                    "{len} bytes is over the {max_bytes}-byte limit (--max-file-bytes)"
+                )));
+            }
+            f.take(max_bytes + 1)
+                .read_to_end(&mut buf)
+                .map_err(|x| e(x.to_string()))?;
+        }
+    }
+    if buf.len() as u64 > max_bytes {
+        return Err(e(format!(
+            "over the {max_bytes}-byte limit (--max-file-bytes)"
+        )));
+    }
+    Ok(buf)
+}

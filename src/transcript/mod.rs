@@ -1,0 +1,104 @@
+//! Reading transcripts: every format becomes a `Conversation` of `Turn`s with
+//! a speaker, a role, times in milliseconds from the call's start (when
+//! known) and text. Nothing here knows about the model.
+
+pub mod detect;
+pub mod inputs;
+pub mod jsonl;
+pub mod plain;
+pub mod roles;
+pub mod time;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use detect::{read_conversations, Format};
+
+/// Who a speaker is in the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Customer,
+    /// IVR, virtual agent, system messages: kept, never counted as the customer.
+    Bot,
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Customer => "customer",
+            Role::Bot => "bot",
+            Role::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub speaker: String,
+    pub role: Role,
+    /// True when the role was guessed rather than given by the transcript or the user.
+    pub role_inferred: bool,
+    pub start_ms: Option<u64>,
+    pub end_ms: Option<u64>,
+    pub text: String,
+}
+
+/// Voice calls have durations per turn; chats have message times only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Voice,
+    Chat,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    /// The file it came from (`-` for standard input).
+    pub source: String,
+    /// The format it was read as.
+    pub format: String,
+    pub channel: Channel,
+    pub turns: Vec<Turn>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
+}
+
+/// Why a file could not be read; shown with its path.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct ReadError {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Limits that keep hostile input from exhausting memory or time.
+#[derive(Debug, Clone)]
+pub struct ReadLimits {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Longest text of a single turn, in bytes.
+    pub max_turn_bytes: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 512 << 20,
+            max_turn_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Role overrides the user gave (`--agent`, `--customer`), by speaker label.
+#[derive(Debug, Clone, Default)]
+pub struct RoleHints {
+    pub agent: Vec<String>,
+    pub customer: Vec<String>,
+}

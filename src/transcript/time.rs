@@ -1,0 +1,59 @@
+//! Timestamps as transcripts write them, normalised to milliseconds.
+
+/// Parses `hh:mm:ss`, `mm:ss`, with optional `.fff` or `,fff` fractions.
+pub fn parse_clock(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (main, frac) = match s.find(['.', ',']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let parts: Vec<&str> = main.split(':').collect();
+    if parts.len() < 2
+        || parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 6 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let nums: Vec<u64> = parts
+        .iter()
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let secs = nums
+        .iter()
+        .fold(0u64, |acc, &n| acc.saturating_mul(60).saturating_add(n));
+    let ms = match frac {
+        None => 0,
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            let padded = format!("{f:0<3}");
+            padded[..3].parse::<u64>().ok()?
+        }
+        Some(_) => return None,
+    };
+    Some(secs.saturating_mul(1000).saturating_add(ms))
+}
+
+/// Float seconds (JSON numbers) to milliseconds; negative or non-finite → None.
+pub fn seconds_to_ms(s: f64) -> Option<u64> {
+    if s.is_finite() && s >= 0.0 && s < 1e12 {
+        Some((s * 1000.0).round() as u64)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks() {
+        assert_eq!(parse_clock("00:01:02"), Some(62_000));
+        assert_eq!(parse_clock("01:02.5"), Some(62_500));
+        assert_eq!(parse_clock("1:00:00,250"), Some(3_600_250));
+        assert_eq!(parse_clock("12"), None);
+        assert_eq!(parse_clock("a:b"), None);
+        assert_eq!(parse_clock("99999999999:00"), None);
+    }
+}
