@@ -152,7 +152,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "calltone: scored {calls} calls, {turns} turns from {} inputs in {secs:.1}s; {} failed",
-            inputs.len() + failures.len() - failures.iter().filter(|_| false).count() - 0,
+            inputs.len() + failures.len(),
             failures.len()
         );
     }

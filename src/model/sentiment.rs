@@ -39,6 +39,9 @@ impl TextScore {
     }
 }
 
+/// Class probabilities per row, and intensity per row when the head has one.
+pub type BatchOutput = (Vec<Vec<f32>>, Option<Vec<f32>>);
+
 pub struct SentimentModel {
     pub name: String,
     pub tokenizer: Tokenizer,
@@ -110,10 +113,7 @@ impl SentimentModel {
     }
 
     /// Class probabilities `[B, C]` and intensity for a batch of id rows.
-    pub fn forward_rows(
-        &self,
-        rows: &[&[u32]],
-    ) -> Result<(Vec<Vec<f32>>, Option<Vec<f32>>), ModelError> {
+    pub fn forward_rows(&self, rows: &[&[u32]]) -> Result<BatchOutput, ModelError> {
         if rows.is_empty() {
             return Ok((Vec::new(), None));
         }

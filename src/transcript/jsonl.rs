@@ -40,7 +40,7 @@ fn seconds(v: Option<&Value>, field: &str, line: usize) -> Result<Option<u64>, S
             .trim()
             .parse::<f64>()
             .ok()
-            .map(|x| seconds_to_ms(x))
+            .map(seconds_to_ms)
             .ok_or_else(|| format!("line {line}: \"{field}\" is not a number of seconds: {s:?}")),
         Some(_) => Err(format!(
             "line {line}: \"{field}\" is not a number of seconds"

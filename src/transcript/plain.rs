@@ -13,7 +13,7 @@ fn take_stamp(line: &str) -> (Option<u64>, Option<u64>, &str) {
         if let Some(close) = rest.find(']') {
             let inside = &rest[..close];
             let mut parts = inside
-                .split(|c| c == '-' || c == '>')
+                .split(['-', '>'])
                 .map(str::trim)
                 .filter(|p| !p.is_empty());
             if let Some(start) = parts.next().and_then(parse_clock) {

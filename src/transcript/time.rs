@@ -36,7 +36,7 @@ pub fn parse_clock(s: &str) -> Option<u64> {
 
 /// Float seconds (JSON numbers) to milliseconds; negative or non-finite → None.
 pub fn seconds_to_ms(s: f64) -> Option<u64> {
-    if s.is_finite() && s >= 0.0 && s < 1e12 {
+    if s.is_finite() && (0.0..1e12).contains(&s) {
         Some((s * 1000.0).round() as u64)
     } else {
         None

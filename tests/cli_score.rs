@@ -1,0 +1,253 @@
+//! `calltone score` end to end with a tiny model the test writes: the output
+//! contract (records, numbering, nulls for empty turns), every output format,
+//! and garbage input that fails per file while the rest is scored.
+
+mod common;
+
+use assert_cmd::Command;
+use common::{write_model, Layout};
+use serde_json::Value;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    model: String,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    write_model(
+        &root.join("model"),
+        Layout::Bert,
+        &["negative", "neutral", "positive"],
+    );
+    Fixture {
+        model: root.join("model").display().to_string(),
+        root,
+        _dir: dir,
+    }
+}
+
+fn calltone() -> Command {
+    let mut c = Command::cargo_bin("calltone").unwrap();
+    c.env("CALLTONE_HOME", "/nonexistent-calltone-home");
+    c
+}
+
+fn records(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn jsonl_records_follow_the_contract() {
+    let f = fixture();
+    let input = f.root.join("calls.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            "{\"call_id\":\"c1\",\"speaker\":\"agent\",\"text\":\"thanks\",\"start\":0.5,\"end\":1.5}\n",
+            "{\"call_id\":\"c2\",\"speaker\":\"customer\",\"text\":\"i am angry\"}\n",
+            "{\"call_id\":\"c1\",\"speaker\":\"customer\",\"text\":\"the call was terrible\"}\n",
+            "{\"call_id\":\"c1\",\"speaker\":\"customer\",\"text\":\"\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = calltone()
+        .args(["score", "--model", &f.model])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = records(&out.stdout);
+    let kinds: Vec<(&str, &str)> = recs
+        .iter()
+        .map(|r| (r["type"].as_str().unwrap(), r["call_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("turn", "c1"),
+            ("turn", "c1"),
+            ("turn", "c1"),
+            ("call", "c1"),
+            ("turn", "c2"),
+            ("call", "c2")
+        ]
+    );
+    assert_eq!(recs[0]["turn"], 0);
+    assert_eq!(recs[2]["turn"], 2);
+    assert_eq!(recs[0]["start_ms"], 500);
+    assert_eq!(recs[0]["end_ms"], 1500);
+    // consecutive customer lines stay separate; the empty one is kept, unscored
+    assert_eq!(recs[1]["speaker"], "customer");
+    assert_eq!(recs[2]["text"], "");
+    assert!(
+        recs[2]["score"].is_null() && recs[2]["label"].is_null() && recs[2]["negative"].is_null()
+    );
+    let s = recs[1]["score"].as_f64().unwrap();
+    let (p, n) = (
+        recs[1]["positive"].as_f64().unwrap(),
+        recs[1]["negative"].as_f64().unwrap(),
+    );
+    assert!((s - (p - n)).abs() < 1e-5);
+    assert_eq!(recs[3]["moments"], serde_json::json!([]));
+    assert_eq!(recs[3]["turns"], 3);
+    assert_eq!(recs[3]["scored_turns"], 2);
+}
+
+#[test]
+fn csv_and_json_outputs_and_atomic_file() {
+    let f = fixture();
+    let input = f.root.join("call.txt");
+    std::fs::write(
+        &input,
+        "Agent: thanks, how can i help\nCustomer: fix this now please\n",
+    )
+    .unwrap();
+    let out_path = f.root.join("out.csv");
+    let out = calltone()
+        .args(["score", "--format", "csv", "--model", &f.model, "-o"])
+        .arg(&out_path)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rdr = csv::Reader::from_path(&out_path).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    assert_eq!(&headers[0], "call_id");
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0][7], "thanks, how can i help");
+    assert_eq!(&rows[1][3], "customer");
+
+    let out = calltone()
+        .args(["score", "--format", "json", "--model", &f.model])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["calls"][0]["turn_records"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["calls"][0]["call_id"], "call");
+}
+
+#[test]
+fn stdin_and_folders() {
+    let f = fixture();
+    std::fs::create_dir_all(f.root.join("batch/nested")).unwrap();
+    std::fs::write(
+        f.root.join("batch/a.txt"),
+        "Agent: hello\nCustomer: thanks\n",
+    )
+    .unwrap();
+    std::fs::write(
+        f.root.join("batch/nested/b.txt"),
+        "Agent: hello\nCustomer: you are useless\n",
+    )
+    .unwrap();
+    std::fs::write(f.root.join("batch/notes.md"), "not a transcript").unwrap();
+    let out = calltone()
+        .args(["score", "--model", &f.model])
+        .arg(f.root.join("batch"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls: Vec<String> = records(&out.stdout)
+        .iter()
+        .filter(|r| r["type"] == "call")
+        .map(|r| r["call_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(calls, vec!["a", "b"]);
+
+    let out = calltone()
+        .args(["score", "--model", &f.model, "-"])
+        .write_stdin("Customer: i am angry\nAgent: sorry\n")
+        .output()
+        .unwrap();
+    let recs = records(&out.stdout);
+    assert_eq!(recs.last().unwrap()["call_id"], "stdin");
+}
+
+#[test]
+fn garbage_fails_per_file_and_the_rest_is_scored() {
+    let f = fixture();
+    let good = f.root.join("good.txt");
+    std::fs::write(&good, "Agent: hello\nCustomer: thanks\n").unwrap();
+    let binary = f.root.join("binary.txt");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1, 2, 3]).unwrap();
+    let latin1 = f.root.join("latin1.txt");
+    std::fs::write(&latin1, b"Customer: caf\xe9 terrible\n").unwrap();
+    let empty = f.root.join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let badline = f.root.join("bad.jsonl");
+    std::fs::write(&badline, "{\"speaker\":\"a\",\"text\":\"ok\"}\n{oops\n").unwrap();
+    let huge = f.root.join("huge.txt");
+    let mut body = b"Customer: ".to_vec();
+    body.extend(std::iter::repeat_n(b'a', 100 << 20));
+    std::fs::write(&huge, body).unwrap();
+    let out = calltone()
+        .args(["score", "--model", &f.model])
+        .args([&good, &binary, &latin1, &empty, &badline, &huge])
+        .arg(f.root.join("missing.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for (path, reason) in [
+        (&binary, "binary"),
+        (&latin1, "UTF-8"),
+        (&empty, "empty"),
+        (&badline, "line 2"),
+        (&huge, "longer than"),
+        (&f.root.join("missing.txt"), "no such file"),
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.contains(&path.display().to_string()))
+            .unwrap_or_else(|| panic!("no error for {path:?} in {err}"));
+        assert!(line.contains(reason), "{line}");
+    }
+    assert!(err.contains("6 failed"), "{err}");
+    let calls: Vec<Value> = records(&out.stdout)
+        .into_iter()
+        .filter(|r| r["type"] == "call")
+        .collect();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["call_id"], "good");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = calltone().args(["score"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = calltone()
+        .args(["score", "--format", "xml", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = calltone()
+        .args(["score", "--model", "/no/such/model", "x.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/model"));
+}

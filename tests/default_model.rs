@@ -1,0 +1,61 @@
+//! The committed default model on the bundled examples: it loads from the
+//! cache `calltone setup` fills, merges its adapters, and reads the examples
+//! the way a person would.
+
+use calltone::engine::{ScoreOptions, Scorer};
+use calltone::model::{ModelSource, Polarity, SentimentModel};
+use candle_core::{DType, Device};
+
+fn model() -> SentimentModel {
+    SentimentModel::load(&ModelSource::Default, DType::F32, &Device::Cpu)
+        .expect("the default model needs `cargo run --release -- setup` first (the README's test command runs it)")
+}
+
+#[test]
+fn reads_clear_sentiment_the_way_people_do() {
+    let m = model();
+    let scorer = Scorer::new(&m, ScoreOptions::default());
+    let angry = [
+        "This is ridiculous. I've lost three days of work and I want to speak to your manager.",
+        "Unbelievable. This is the worst service I've ever had. Cancel my account.",
+        "That is NOT what I was told. Your own staff lied to me.",
+    ];
+    let happy = [
+        "That was quick, thank you so much. Have a great day.",
+        "oh brilliant, thanks for sorting it so fast",
+        "Great, I appreciate that. Thanks Sam.",
+    ];
+    let texts: Vec<&str> = angry.iter().chain(happy.iter()).copied().collect();
+    let s = scorer.score(&texts).unwrap();
+    for (t, u) in texts.iter().zip(&s) {
+        let u = u.as_ref().unwrap();
+        let want = if angry.contains(t) {
+            Polarity::Negative
+        } else {
+            Polarity::Positive
+        };
+        assert_eq!(u.score.label(), want, "{t:?}: {:?}", u.score);
+    }
+    // Intensity follows the ratings' direction.
+    assert!(s[..3]
+        .iter()
+        .all(|u| u.as_ref().unwrap().score.intensity < 0.0));
+    assert!(s[3..]
+        .iter()
+        .all(|u| u.as_ref().unwrap().score.intensity > 0.0));
+}
+
+#[test]
+fn a_long_turn_is_windowed_not_cut() {
+    let m = model();
+    let scorer = Scorer::new(&m, ScoreOptions::default());
+    let calm =
+        "I called to ask about the opening hours of the branch on the high street. ".repeat(20);
+    let long =
+        format!("{calm} And honestly your staff were rude, useless and I am furious about it!");
+    let s = scorer.score(&[&long, &calm]).unwrap();
+    let long_s = s[0].as_ref().unwrap();
+    assert!(long_s.windows >= 2, "{} windows", long_s.windows);
+    // The angry tail is seen: the most negative window is more negative than the calm text.
+    assert!(long_s.max_negative > s[1].as_ref().unwrap().max_negative + 0.2);
+}
