@@ -60,6 +60,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         customer: args.customer.clone(),
     };
     let (inputs, mut failures) = expand(&args.paths);
+    let unreadable_paths = failures.len();
     for f in &failures {
         eprintln!("calltone: {f}");
     }
@@ -152,7 +153,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "calltone: scored {calls} calls, {turns} turns from {} inputs in {secs:.1}s; {} failed",
-            inputs.len() + failures.len(),
+            inputs.len() + unreadable_paths,
             failures.len()
         );
     }

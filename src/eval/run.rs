@@ -24,6 +24,10 @@ pub struct EvalReport {
     pub strong_negative_auc: Option<f64>,
     /// Spearman correlation of intensity with the human rating.
     pub spearman: Option<f64>,
+    /// The same two measures read from the intensity output instead of the
+    /// class probabilities (sign of intensity; AUC of -intensity).
+    pub binary_accuracy_by_intensity: f64,
+    pub strong_negative_auc_by_intensity: Option<f64>,
 }
 
 /// Computes the report from scores already made (pure).
@@ -37,6 +41,7 @@ pub fn report(examples: &[Example], scores: &[TextScore]) -> EvalReport {
         })
         .collect();
     let bin_pred: Vec<bool> = polar.iter().map(|&i| scores[i].score() > 0.0).collect();
+    let bin_pred_int: Vec<bool> = polar.iter().map(|&i| scores[i].intensity > 0.0).collect();
     let bin_truth: Vec<bool> = polar
         .iter()
         .map(|&i| examples[i].label == Polarity::Positive)
@@ -44,7 +49,7 @@ pub fn report(examples: &[Example], scores: &[TextScore]) -> EvalReport {
     let rated: Vec<usize> = (0..examples.len())
         .filter(|&i| examples[i].rating.is_some())
         .collect();
-    let (auc, rho) = if rated.len() >= 2 {
+    let (auc, rho, auc_int) = if rated.len() >= 2 {
         let neg: Vec<f64> = rated.iter().map(|&i| scores[i].negative as f64).collect();
         let strong: Vec<bool> = rated
             .iter()
@@ -56,12 +61,15 @@ pub fn report(examples: &[Example], scores: &[TextScore]) -> EvalReport {
             .map(|&i| examples[i].rating.unwrap() as f64)
             .collect();
         let auc = roc_auc(&neg, &strong);
+        let neg_inten: Vec<f64> = inten.iter().map(|x| -x).collect();
+        let auc_int = roc_auc(&neg_inten, &strong);
         (
             Some(auc).filter(|a| !a.is_nan()),
             Some(spearman(&inten, &r)).filter(|a| !a.is_nan()),
+            Some(auc_int).filter(|a| !a.is_nan()),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
     EvalReport {
         examples: examples.len(),
@@ -71,6 +79,8 @@ pub fn report(examples: &[Example], scores: &[TextScore]) -> EvalReport {
         binary_examples: polar.len(),
         strong_negative_auc: auc,
         spearman: rho,
+        binary_accuracy_by_intensity: accuracy(&bin_pred_int, &bin_truth),
+        strong_negative_auc_by_intensity: auc_int,
     }
 }
 

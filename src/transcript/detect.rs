@@ -89,7 +89,11 @@ fn looks_like(format: Format, text: &str) -> Result<(), String> {
             }
         }
         Format::Plain => {
-            if first.starts_with('{') || first.starts_with('[') {
+            // `[00:00:02] Agent: …` opens with a bracket too: only real JSON is refused.
+            if first.starts_with('{')
+                || (first.starts_with('[')
+                    && serde_json::from_str::<serde_json::Value>(first).is_ok())
+            {
                 Err("it looks like JSON".into())
             } else {
                 Ok(())
@@ -211,6 +215,11 @@ mod tests {
         assert_eq!(
             (c[0].format.as_str(), c[0].id.as_str()),
             ("plain", "call-7")
+        );
+        let c = read(b"[00:00:02] Agent: hi\n[00:00:05] Customer: hello\n").unwrap();
+        assert_eq!(
+            (c[0].format.as_str(), c[0].turns[1].start_ms),
+            ("plain", Some(5000))
         );
         let c = read(b"{\"speaker\":\"agent\",\"text\":\"hi\"}\n").unwrap();
         assert_eq!(c[0].format, "jsonl");
