@@ -34,6 +34,10 @@ pub fn configure_threads(threads: Option<usize>) {
         .max(1);
     // One pool for everything: rayon's workers also run candle's matmuls, so
     // reading, tokenizing and the model never oversubscribe the cores.
+    // candle sizes its matmul parallelism from this variable; keep it equal
+    // to the pool so a GEMM never asks for more threads than exist. Set before
+    // any worker thread starts.
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build_global();

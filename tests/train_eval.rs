@@ -1,0 +1,194 @@
+//! `calltone train --data` on a team's own labelled turns, then `eval` and
+//! `score` with the model it wrote; and `eval` of the default model on each
+//! labelled-file format. Uses the real encoder fetched by `calltone setup`.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const GOOD: [&str; 12] = [
+    "thank you so much, that was really helpful",
+    "great service, I'm very happy with it",
+    "brilliant, you sorted it out quickly",
+    "lovely, thanks for your help today",
+    "perfect, that works for me, cheers",
+    "I appreciate you fixing this so fast",
+    "wonderful, the new plan is much better",
+    "excellent, everything is working now",
+    "you've been fantastic, thank you",
+    "that's great news, thanks a lot",
+    "amazing support as always",
+    "I'm delighted with the refund, thanks",
+];
+const BAD: [&str; 12] = [
+    "this is ridiculous, I want to speak to your manager",
+    "worst service ever, cancel my account",
+    "I'm furious, nobody ever calls me back",
+    "you people are useless and rude",
+    "I've been charged twice and I'm sick of it",
+    "this is the third time I'm calling about this",
+    "absolutely terrible, I'm going to complain",
+    "I already told you my account number twice",
+    "stop wasting my time and fix it",
+    "I'm done with your company, this is a joke",
+    "your engineer never showed up, unacceptable",
+    "I hate this, it has been broken for weeks",
+];
+
+fn calltone() -> Command {
+    Command::cargo_bin("calltone").unwrap()
+}
+
+#[test]
+fn train_on_own_data_then_eval_and_score_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ours.csv");
+    let mut w = csv::Writer::from_path(&data).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    for t in GOOD {
+        w.write_record([t, "positive"]).unwrap();
+    }
+    for t in BAD {
+        w.write_record([t, "negative"]).unwrap();
+    }
+    w.flush().unwrap();
+    let out_dir = dir.path().join("model");
+    let out = calltone()
+        .args([
+            "train",
+            "--epochs",
+            "4",
+            "--adapt-layers",
+            "1",
+            "--batch-size",
+            "8",
+            "--learning-rate",
+            "3e-3",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("step"), "progress is printed: {err}");
+    for f in ["head.json", "head.safetensors", "provenance.json"] {
+        assert!(out_dir.join(f).is_file(), "{f} written");
+    }
+    let prov: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("provenance.json")).unwrap()).unwrap();
+    assert_eq!(prov["train_examples"], 24);
+
+    let out = calltone()
+        .args(["eval", "--json", "--model"])
+        .arg(&out_dir)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["examples"], 24);
+    assert!(
+        report["binary_accuracy"].as_f64().unwrap() >= 0.75,
+        "{report}"
+    );
+    assert!(
+        report["strong_negative_auc"].is_null(),
+        "no ratings, no AUC"
+    );
+
+    let call = dir.path().join("call.txt");
+    std::fs::write(
+        &call,
+        "Agent: how can I help?\nCustomer: worst service ever, cancel my account\n",
+    )
+    .unwrap();
+    let out = calltone()
+        .args(["score", "--model"])
+        .arg(&out_dir)
+        .arg(&call)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn eval_reads_tsv_jsonl_and_ratings() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("binary.tsv");
+    let mut body = String::from("text\tlabel\n");
+    for t in GOOD {
+        body.push_str(&format!("{t}\t1\n"));
+    }
+    for t in BAD {
+        body.push_str(&format!("{t}\t0\n"));
+    }
+    std::fs::write(&tsv, body).unwrap();
+    let out = calltone()
+        .args(["eval", "--json", "--data"])
+        .arg(&tsv)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["binary_examples"], 24);
+    assert!(
+        r["binary_accuracy"].as_f64().unwrap() >= 0.9,
+        "default model on obvious turns: {r}"
+    );
+
+    let jsonl = dir.path().join("rated.jsonl");
+    let mut body = String::new();
+    for (i, t) in GOOD.iter().enumerate() {
+        body.push_str(&serde_json::json!({"text": t, "label": 1.0 + (i % 3) as f64}).to_string());
+        body.push('\n');
+    }
+    for (i, t) in BAD.iter().enumerate() {
+        body.push_str(&serde_json::json!({"text": t, "label": -1.0 - (i % 3) as f64}).to_string());
+        body.push('\n');
+    }
+    std::fs::write(&jsonl, body).unwrap();
+    let out = calltone()
+        .args(["eval", "--data"])
+        .arg(&jsonl)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("strong-negative ROC AUC") && table.contains("Spearman"),
+        "{table}"
+    );
+    let auc_line = table
+        .lines()
+        .find(|l| l.starts_with("strong-negative"))
+        .unwrap();
+    assert!(!auc_line.contains("n/a"), "ratings give an AUC: {auc_line}");
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "words,label\nx,1\n").unwrap();
+    let out = calltone()
+        .args(["eval", "--data"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv"));
+}
