@@ -1,0 +1,91 @@
+//! Property-based fuzzing of the transcript readers: random bytes, random
+//! text, and valid transcripts with random damage must give conversations or
+//! an error naming the file, never a panic.
+
+use calltone::transcript::{read_conversations, Format, ReadLimits, RoleHints};
+use proptest::prelude::*;
+
+fn read(bytes: &[u8], forced: Option<Format>) {
+    let limits = ReadLimits {
+        max_file_bytes: 1 << 20,
+        max_turn_bytes: 4096,
+    };
+    match read_conversations(
+        "fuzz/input.txt",
+        bytes,
+        forced,
+        &limits,
+        &RoleHints::default(),
+    ) {
+        Ok(calls) => {
+            for c in calls {
+                assert!(!c.turns.is_empty());
+                assert!(c.turns.iter().all(|t| t.text.len() <= 4096));
+            }
+        }
+        Err(e) => assert_eq!(e.path, "fuzz/input.txt"),
+    }
+}
+
+const VALID_PLAIN: &str = "[00:00:01] Agent: Thank you for calling, how can I help?\n[00:00:05] Customer: My bill is wrong!\nIt doubled.\n";
+const VALID_JSONL: &str = "{\"call_id\":\"a\",\"speaker\":\"agent\",\"text\":\"hi\",\"start\":0.5,\"end\":1}\n{\"call_id\":\"a\",\"speaker\":\"customer\",\"role\":\"customer\",\"text\":\"hello\"}\n";
+
+fn damaged(base: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    (
+        proptest::collection::vec((any::<usize>(), any::<u8>()), 0..12),
+        any::<usize>(),
+    )
+        .prop_map(move |(edits, cut)| {
+            let mut b = base.as_bytes().to_vec();
+            for (pos, byte) in edits {
+                let i = pos % b.len().max(1);
+                if !b.is_empty() {
+                    b[i] = byte;
+                }
+            }
+            b.truncate(cut % (b.len() + 1));
+            b
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        read(&bytes, None);
+    }
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC{0,400}") {
+        read(text.as_bytes(), None);
+        read(text.as_bytes(), Some(Format::Plain));
+        read(text.as_bytes(), Some(Format::Jsonl));
+    }
+
+    #[test]
+    fn damaged_transcripts_never_panic(p in damaged(VALID_PLAIN), j in damaged(VALID_JSONL)) {
+        read(&p, None);
+        read(&j, None);
+        read(&j, Some(Format::Plain));
+    }
+
+    #[test]
+    fn jsonl_with_odd_values_never_panics(
+        speaker in prop_oneof![Just("null".to_string()), Just("3".to_string()), "\"[a-z ]{0,8}\"".prop_map(|s| s)],
+        start in prop_oneof![Just("-1".to_string()), Just("1e308".to_string()), Just("\"x\"".to_string()), Just("NaN".to_string()), Just("0.25".to_string())],
+        text in prop_oneof![Just("null".to_string()), Just("7".to_string()), "\"[a-zA-Z!? ]{0,30}\"".prop_map(|s| s)],
+    ) {
+        let line = format!("{{\"speaker\":{speaker},\"start\":{start},\"end\":{start},\"text\":{text}}}\n");
+        read(line.as_bytes(), None);
+        read(line.as_bytes(), Some(Format::Jsonl));
+    }
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_crash() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    read(deep.as_bytes(), None);
+    let deep_obj = format!("{{\"text\":{}1{}}}", "[".repeat(50_000), "]".repeat(50_000));
+    read(deep_obj.as_bytes(), Some(Format::Jsonl));
+}
