@@ -28,6 +28,10 @@ fn read(bytes: &[u8], forced: Option<Format>) {
 }
 
 const VALID_PLAIN: &str = "[00:00:01] Agent: Thank you for calling, how can I help?\n[00:00:05] Customer: My bill is wrong!\nIt doubled.\n";
+const VALID_VTT: &str = "WEBVTT\n\n00:00.500 --> 00:03.000\n<v Agent>Thanks for calling, how can I help?\n\n00:03.400 --> 00:06.900\n<v.caller Customer>It <i>never</i> works!\n";
+const VALID_SRT: &str = "1\n00:00:00,400 --> 00:00:02,900\n[speaker 0]\nHello.\n\n2\n00:00:03,300 --> 00:00:06,100\nCustomer: It broke.\n";
+const VALID_DEEPGRAM: &str = "{\"results\":{\"channels\":[{\"alternatives\":[{\"words\":[{\"word\":\"hi\",\"start\":0.1,\"end\":0.3,\"speaker\":0,\"punctuated_word\":\"Hi.\"},{\"word\":\"yes\",\"start\":1,\"end\":1.2,\"speaker\":1}]}]}],\"utterances\":[{\"start\":0.1,\"end\":0.3,\"speaker\":0,\"transcript\":\"Hi.\"}]}}";
+const VALID_WHISPER: &str = "{\"segments\":[{\"start\":0.0,\"end\":1.5,\"text\":\" Hello\",\"speaker\":\"SPEAKER_00\"},{\"start\":1.6,\"end\":2.0,\"text\":\" hi\"}]}";
 const VALID_JSONL: &str = "{\"call_id\":\"a\",\"speaker\":\"agent\",\"text\":\"hi\",\"start\":0.5,\"end\":1}\n{\"call_id\":\"a\",\"speaker\":\"customer\",\"role\":\"customer\",\"text\":\"hello\"}\n";
 
 fn damaged(base: &'static str) -> impl Strategy<Value = Vec<u8>> {
@@ -61,6 +65,8 @@ proptest! {
         read(text.as_bytes(), None);
         read(text.as_bytes(), Some(Format::Plain));
         read(text.as_bytes(), Some(Format::Jsonl));
+        read(text.as_bytes(), Some(Format::Webvtt));
+        read(text.as_bytes(), Some(Format::Srt));
     }
 
     #[test]
@@ -68,6 +74,20 @@ proptest! {
         read(&p, None);
         read(&j, None);
         read(&j, Some(Format::Plain));
+    }
+
+    #[test]
+    fn damaged_captions_and_vendor_json_never_panic(
+        v in damaged(VALID_VTT), s in damaged(VALID_SRT), d in damaged(VALID_DEEPGRAM), w in damaged(VALID_WHISPER)
+    ) {
+        for bytes in [&v, &s, &d, &w] {
+            read(bytes, None);
+        }
+        for f in [Format::Webvtt, Format::Srt, Format::Deepgram, Format::Assemblyai, Format::Whisper] {
+            read(&v, Some(f));
+            read(&d, Some(f));
+            read(&w, Some(f));
+        }
     }
 
     #[test]

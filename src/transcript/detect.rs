@@ -5,8 +5,12 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::roles::assign_roles;
-use super::{jsonl, plain, Channel, Conversation, ReadError, ReadLimits, RoleHints, Turn};
+use super::roles::{assign_roles, role_from_label};
+use super::words::TurnJoin;
+use super::{
+    assemblyai, captions, deepgram, jsonl, plain, whisper, Channel, Conversation, ReadError,
+    ReadLimits, Role, RoleHints, Turn,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -14,6 +18,16 @@ pub enum Format {
     Plain,
     /// One JSON turn per line.
     Jsonl,
+    /// WebVTT captions (`<v Name>` voice spans).
+    Webvtt,
+    /// SubRip captions (`Name:` prefixes or `[speaker N]` lines).
+    Srt,
+    /// Deepgram pre-recorded response (utterances, or words).
+    Deepgram,
+    /// AssemblyAI transcript (utterances, or words).
+    Assemblyai,
+    /// Whisper / WhisperX segments, OpenAI diarized_json.
+    Whisper,
 }
 
 impl Format {
@@ -21,10 +35,31 @@ impl Format {
         match self {
             Format::Plain => "plain",
             Format::Jsonl => "jsonl",
+            Format::Webvtt => "webvtt",
+            Format::Srt => "srt",
+            Format::Deepgram => "deepgram",
+            Format::Assemblyai => "assemblyai",
+            Format::Whisper => "whisper",
         }
     }
 
-    pub const ALL: [Format; 2] = [Format::Jsonl, Format::Plain];
+    /// Detection order: whole-document JSON formats, then JSONL, captions, plain text.
+    pub const ALL: [Format; 7] = [
+        Format::Deepgram,
+        Format::Assemblyai,
+        Format::Whisper,
+        Format::Jsonl,
+        Format::Webvtt,
+        Format::Srt,
+        Format::Plain,
+    ];
+
+    fn whole_json(self) -> bool {
+        matches!(
+            self,
+            Format::Deepgram | Format::Assemblyai | Format::Whisper
+        )
+    }
 }
 
 fn err(path: &str, reason: impl Into<String>) -> ReadError {
@@ -73,13 +108,33 @@ fn as_text<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, ReadError> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
-fn looks_like(format: Format, text: &str) -> Result<(), String> {
+fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> Result<(), String> {
     let first = text
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim();
+    let not_it = |what: &str| Err(what.to_string());
     match format {
+        Format::Deepgram | Format::Assemblyai | Format::Whisper => {
+            let Some(v) = json else {
+                return not_it("not a JSON document");
+            };
+            let ok = match format {
+                Format::Deepgram => deepgram::sniff(v),
+                Format::Assemblyai => assemblyai::sniff(v),
+                _ => whisper::sniff(v),
+            };
+            if ok {
+                Ok(())
+            } else {
+                not_it(match format {
+                    Format::Deepgram => "no results.utterances or results.channels",
+                    Format::Assemblyai => "no utterances/words with audio fields",
+                    _ => "no segments[] with start and text",
+                })
+            }
+        }
         Format::Jsonl => {
             let v: serde_json::Value = serde_json::from_str(first)
                 .map_err(|_| "the first line is not a JSON object".to_string())?;
@@ -88,13 +143,34 @@ fn looks_like(format: Format, text: &str) -> Result<(), String> {
                 None => Err("the first line has no \"text\" field".into()),
             }
         }
+        Format::Webvtt => {
+            if first.starts_with("WEBVTT") {
+                Ok(())
+            } else {
+                not_it("does not start with WEBVTT")
+            }
+        }
+        Format::Srt => {
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let index = lines.next().unwrap_or("");
+            let timing = lines.next().unwrap_or("");
+            if !index.is_empty()
+                && index.bytes().all(|b| b.is_ascii_digit())
+                && timing.contains("-->")
+            {
+                Ok(())
+            } else {
+                not_it("no numbered cue with a `-->` timing line")
+            }
+        }
         Format::Plain => {
             // `[00:00:02] Agent: …` opens with a bracket too: only real JSON is refused.
-            if first.starts_with('{')
+            if json.is_some()
+                || first.starts_with('{')
                 || (first.starts_with('[')
                     && serde_json::from_str::<serde_json::Value>(first).is_ok())
             {
-                Err("it looks like JSON".into())
+                not_it("it looks like JSON")
             } else {
                 Ok(())
             }
@@ -120,8 +196,11 @@ fn call_id_from_path(path: &str) -> String {
     name
 }
 
-fn channel_of(turns: &[Turn]) -> Channel {
-    if turns.iter().any(|t| t.end_ms.is_some()) {
+fn channel_of(format: Format, turns: &[Turn]) -> Channel {
+    if format.whole_json()
+        || matches!(format, Format::Webvtt | Format::Srt)
+        || turns.iter().any(|t| t.end_ms.is_some())
+    {
         Channel::Voice
     } else {
         Channel::Unknown
@@ -144,13 +223,20 @@ pub fn read_conversations(
         bytes
     };
     let text = as_text(path, bytes)?;
+    let first = text.trim_start().chars().next();
+    // serde_json refuses nesting deeper than 128 levels, so hostile input ends here.
+    let json: Option<serde_json::Value> = if matches!(first, Some('{') | Some('[')) {
+        serde_json::from_str(text).ok()
+    } else {
+        None
+    };
     let format = match forced {
         Some(f) => f,
         None => {
             let mut why = Vec::new();
             let mut found = None;
             for f in Format::ALL {
-                match looks_like(f, text) {
+                match looks_like(f, text, json.as_ref()) {
                     Ok(()) => {
                         found = Some(f);
                         break;
@@ -167,27 +253,63 @@ pub fn read_conversations(
         }
     };
     let default_id = call_id_from_path(path);
+    let fail = |r: String| err(path, format!("{}: {r}", format.name()));
+    let need_json = || -> Result<&serde_json::Value, ReadError> {
+        json.as_ref().ok_or_else(|| {
+            err(
+                path,
+                format!("{}: not a valid JSON document", format.name()),
+            )
+        })
+    };
+    let rule = TurnJoin::default();
+    let single = |turns: Vec<Turn>| vec![(default_id.clone(), turns)];
     let calls: Vec<(String, Vec<Turn>)> = match format {
-        Format::Plain => vec![(
-            default_id,
-            plain::parse(text, limits.max_turn_bytes)
-                .map_err(|r| err(path, format!("plain: {r}")))?,
-        )],
+        Format::Plain => single(plain::parse(text, limits.max_turn_bytes).map_err(fail)?),
         Format::Jsonl => jsonl::parse(text, limits.max_turn_bytes)
-            .map_err(|r| err(path, format!("jsonl: {r}")))?
+            .map_err(fail)?
             .into_iter()
             .map(|(id, turns)| (id.unwrap_or_else(|| default_id.clone()), turns))
             .collect(),
+        Format::Webvtt => {
+            single(captions::parse(text, true, rule, limits.max_turn_bytes).map_err(fail)?)
+        }
+        Format::Srt => {
+            single(captions::parse(text, false, rule, limits.max_turn_bytes).map_err(fail)?)
+        }
+        Format::Deepgram => single(deepgram::read(need_json()?, rule).map_err(fail)?),
+        Format::Assemblyai => single(assemblyai::read(need_json()?, rule).map_err(fail)?),
+        Format::Whisper => single(whisper::read(need_json()?).map_err(fail)?),
     };
+    for (_, turns) in &calls {
+        if let Some(t) = turns.iter().find(|t| t.text.len() > limits.max_turn_bytes) {
+            return Err(err(
+                path,
+                format!(
+                    "{}: a turn of {} is longer than {} bytes (limit --max-turn-bytes)",
+                    format.name(),
+                    t.speaker,
+                    limits.max_turn_bytes
+                ),
+            ));
+        }
+    }
+    if calls.iter().all(|(_, t)| t.is_empty()) {
+        return Err(err(path, format!("{}: no turns with text", format.name())));
+    }
     Ok(calls
         .into_iter()
+        .filter(|(_, turns)| !turns.is_empty())
         .map(|(id, mut turns)| {
+            for t in turns.iter_mut().filter(|t| t.role == Role::Unknown) {
+                t.role = role_from_label(&t.speaker).unwrap_or(Role::Unknown);
+            }
             assign_roles(&mut turns, hints);
             Conversation {
                 id,
                 source: path.to_string(),
                 format: format.name().to_string(),
-                channel: channel_of(&turns),
+                channel: channel_of(format, &turns),
                 turns,
                 meta: Default::default(),
             }
@@ -237,7 +359,13 @@ mod tests {
             .reason
             .contains("UTF-8"));
         let e = read(b"{\"a\":1}\n").unwrap_err().reason;
-        assert!(e.contains("tried jsonl") && e.contains("plain"), "{e}");
+        assert!(
+            e.contains("tried ")
+                && ["deepgram:", "jsonl:", "webvtt:", "srt:", "plain:"]
+                    .iter()
+                    .all(|f| e.contains(f)),
+            "{e}"
+        );
     }
 
     #[test]

@@ -2,12 +2,18 @@
 //! a speaker, a role, times in milliseconds from the call's start (when
 //! known) and text. Nothing here knows about the model.
 
+pub mod assemblyai;
+pub mod captions;
+pub mod deepgram;
 pub mod detect;
 pub mod inputs;
+pub mod json_util;
 pub mod jsonl;
 pub mod plain;
 pub mod roles;
 pub mod time;
+pub mod whisper;
+pub mod words;
 
 use std::collections::BTreeMap;
 

@@ -42,21 +42,30 @@ pub fn role_from_label(label: &str) -> Option<Role> {
     }
 }
 
-const SCRIPT_CUES: [&str; 9] = [
-    "thank you for calling",
-    "thanks for calling",
-    "how can i help",
-    "how may i help",
-    "how may i assist",
-    "how can i assist",
-    "what can i do for you",
-    "my name is",
-    "you've reached",
+/// Phrases of the agent's opening script, with weights: the greeting and the
+/// offer of help are strong; "my name is" is weak, since callers say it too.
+const SCRIPT_CUES: [(&str, usize); 12] = [
+    ("thank you for calling", 3),
+    ("thanks for calling", 3),
+    ("how can i help", 3),
+    ("how may i help", 3),
+    ("how may i assist", 3),
+    ("how can i assist", 3),
+    ("what can i do for you", 3),
+    ("you've reached", 2),
+    ("you're speaking with", 2),
+    ("my pleasure to", 2),
+    ("speaking with", 1),
+    ("my name is", 1),
 ];
 
 fn script_score(text: &str) -> usize {
     let t = text.to_lowercase();
-    SCRIPT_CUES.iter().filter(|c| t.contains(*c)).count()
+    SCRIPT_CUES
+        .iter()
+        .filter(|(c, _)| t.contains(*c))
+        .map(|(_, w)| w)
+        .sum()
 }
 
 /// Fills in roles for turns whose role is `Unknown` (or overridden by hints).
@@ -96,21 +105,23 @@ pub fn assign_roles(turns: &mut [Turn], hints: &RoleHints) {
         .cloned()
         .collect();
     if !has_agent {
-        // The speaker with the most script cues in their first three turns.
+        // The speaker with the most script cues in their first three turns;
+        // on a tie, whoever spoke first (agents open calls).
         let best = unknown
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(order, s)| {
                 let score: usize = turns
                     .iter()
                     .filter(|t| &t.speaker == s)
                     .take(3)
                     .map(|t| script_score(&t.text))
                     .sum();
-                (score, s)
+                (score, std::cmp::Reverse(order), s)
             })
-            .filter(|(score, _)| *score > 0)
-            .max_by_key(|(score, _)| *score);
-        if let Some((_, s)) = best {
+            .filter(|(score, _, _)| *score > 0)
+            .max_by_key(|(score, order, _)| (*score, *order));
+        if let Some((_, _, s)) = best {
             decided.push((s.clone(), Role::Agent));
         }
     }
@@ -171,6 +182,19 @@ mod tests {
         assert_eq!(t[1].role, Role::Agent);
         assert_eq!(t[0].role, Role::Customer);
         assert!(t[0].role_inferred && t[1].role_inferred);
+    }
+
+    #[test]
+    fn a_caller_giving_their_name_is_not_the_agent() {
+        let mut t = vec![
+            turn(
+                "A",
+                "Thank you for calling. It's my pleasure to help you today.",
+            ),
+            turn("B", "Well, my name is Daren and my number is 555."),
+        ];
+        assign_roles(&mut t, &RoleHints::default());
+        assert_eq!((t[0].role, t[1].role), (Role::Agent, Role::Customer));
     }
 
     #[test]

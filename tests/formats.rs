@@ -1,0 +1,418 @@
+//! Every reader on its fixture (content written for calltone in the vendor's
+//! published layout): turn count, speakers, roles, times and texts exactly;
+//! auto-detection picks the right format; and the real published examples
+//! in ../shared/transcript-examples read with the expected shape.
+
+use std::path::{Path, PathBuf};
+
+use calltone::transcript::{read_conversations, Conversation, Format, ReadLimits, Role, RoleHints};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn read_path(p: &Path) -> Vec<Conversation> {
+    let bytes = std::fs::read(p).unwrap();
+    read_conversations(
+        &p.display().to_string(),
+        &bytes,
+        None,
+        &ReadLimits::default(),
+        &RoleHints::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+type Row<'a> = (&'a str, Role, bool, Option<u64>, Option<u64>, &'a str);
+
+fn check(name: &str, format: &str, expected: &[Row]) {
+    let calls = read_path(&fixture(name));
+    assert_eq!(calls.len(), 1, "{name}");
+    let c = &calls[0];
+    assert_eq!(c.format, format, "{name}");
+    let got: Vec<Row> = c
+        .turns
+        .iter()
+        .map(|t| {
+            (
+                t.speaker.as_str(),
+                t.role,
+                t.role_inferred,
+                t.start_ms,
+                t.end_ms,
+                t.text.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "{name}");
+}
+
+#[test]
+fn plain_text() {
+    use Role::*;
+    check(
+        "plain-refund-call.txt",
+        "plain",
+        &[
+            ("Agent", Agent, false, Some(1000), None, "Thank you for calling Acme Retail, my name is Jo. How can I help?"),
+            ("Customer", Customer, false, Some(6000), None, "I returned a kettle three weeks ago and I still haven't had my refund."),
+            ("Agent", Agent, false, Some(13000), None, "I'm sorry about that, let me check the return for you."),
+            ("Customer", Customer, false, Some(20000), None, "This is the third time I'm calling. Nobody has called me back once."),
+            ("Agent", Agent, false, Some(31000), None, "I can see it now. The refund was approved today and you'll have it within two days."),
+            ("Customer", Customer, false, Some(39000), None, "Okay. Thank you."),
+        ],
+    );
+}
+
+#[test]
+fn jsonl_many_calls() {
+    let calls = read_path(&fixture("jsonl-two-calls.jsonl"));
+    let shape: Vec<(&str, usize)> = calls
+        .iter()
+        .map(|c| (c.id.as_str(), c.turns.len()))
+        .collect();
+    assert_eq!(shape, vec![("A-100", 3), ("A-101", 3)]);
+    let a = &calls[0].turns;
+    assert_eq!(
+        (a[1].speaker.as_str(), a[1].role, a[1].start_ms, a[1].end_ms),
+        ("Dana", Role::Customer, Some(2600), Some(5000))
+    );
+    assert_eq!(a[2].text, "I'll refund the second payment now.");
+    let b = &calls[1].turns;
+    assert_eq!(
+        (b[1].text.as_str(), b[2].text.as_str()),
+        ("", "Sorry, can you hear me?")
+    );
+    assert!(calls.iter().all(|c| c.format == "jsonl"));
+}
+
+#[test]
+fn webvtt_voices() {
+    use Role::*;
+    check(
+        "webvtt-support-call.vtt",
+        "webvtt",
+        &[
+            (
+                "Agent",
+                Agent,
+                false,
+                Some(500),
+                Some(3000),
+                "Thanks for calling Acme Broadband, how can I help?",
+            ),
+            (
+                "Customer",
+                Customer,
+                false,
+                Some(3400),
+                Some(8000),
+                "My connection drops every evening. Every single one.",
+            ),
+            (
+                "Agent",
+                Agent,
+                false,
+                Some(68000),
+                Some(70250),
+                "I've booked an engineer for Thursday. Is that okay?",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn srt_speaker_lines_with_inferred_roles() {
+    use Role::*;
+    check(
+        "srt-support-call.srt",
+        "srt",
+        &[
+            (
+                "speaker 0",
+                Agent,
+                true,
+                Some(400),
+                Some(2900),
+                "Thanks for calling Acme Broadband, how can I help?",
+            ),
+            (
+                "speaker 1",
+                Customer,
+                true,
+                Some(3300),
+                Some(7000),
+                "My router has been flashing red since Monday. It's driving me mad.",
+            ),
+            (
+                "speaker 0",
+                Agent,
+                true,
+                Some(9500),
+                Some(12750),
+                "Let me run a line test for you.",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn deepgram_utterances_and_words() {
+    use Role::*;
+    check(
+        "deepgram-utterances.json",
+        "deepgram",
+        &[
+            (
+                "speaker 0",
+                Agent,
+                true,
+                Some(320),
+                Some(3100),
+                "Thank you for calling Acme Insurance, how can I help you today?",
+            ),
+            (
+                "speaker 1",
+                Customer,
+                true,
+                Some(3600),
+                Some(7850),
+                "I need to make a claim, my car was hit in a car park.",
+            ),
+            (
+                "speaker 0",
+                Agent,
+                true,
+                Some(8200),
+                Some(12400),
+                "I'm sorry to hear that. Was anyone hurt?",
+            ),
+        ],
+    );
+    // No script cue: roles stay unknown rather than guessed.
+    check(
+        "deepgram-words-only.json",
+        "deepgram",
+        &[
+            (
+                "speaker 0",
+                Unknown,
+                false,
+                Some(100),
+                Some(1300),
+                "Hello, Acme support.",
+            ),
+            (
+                "speaker 1",
+                Unknown,
+                false,
+                Some(1800),
+                Some(2200),
+                "Yes, hi.",
+            ),
+            (
+                "speaker 1",
+                Unknown,
+                false,
+                Some(4000),
+                Some(5300),
+                "My order is late.",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn assemblyai_utterances() {
+    use Role::*;
+    check(
+        "assemblyai-utterances.json",
+        "assemblyai",
+        &[
+            (
+                "speaker A",
+                Agent,
+                true,
+                Some(240),
+                Some(3900),
+                "Good morning, Acme Bank, you're speaking with Sam. How can I help?",
+            ),
+            (
+                "speaker B",
+                Customer,
+                true,
+                Some(4300),
+                Some(11020),
+                "Hi, there's a payment on my card I don't recognise.",
+            ),
+            (
+                "speaker A",
+                Agent,
+                true,
+                Some(11500),
+                Some(20950),
+                "I can help with that. I'll freeze the card while we look into it.",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn whisperx_segments() {
+    use Role::*;
+    check(
+        "whisperx-diarized.json",
+        "whisper",
+        &[
+            (
+                "SPEAKER_01",
+                Agent,
+                true,
+                Some(31),
+                Some(2500),
+                "Thanks for calling Acme Energy, how can I help?",
+            ),
+            (
+                "SPEAKER_00",
+                Customer,
+                true,
+                Some(2900),
+                Some(7400),
+                "My bill has doubled and nobody told me why. It's outrageous.",
+            ),
+            (
+                "SPEAKER_01",
+                Agent,
+                true,
+                Some(8000),
+                Some(11750),
+                "Let me look at your meter readings.",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn user_labels_override_roles() {
+    let p = fixture("deepgram-words-only.json");
+    let hints = RoleHints {
+        agent: vec!["speaker 0".into()],
+        customer: vec![],
+    };
+    let calls = read_conversations(
+        "x.json",
+        &std::fs::read(p).unwrap(),
+        None,
+        &ReadLimits::default(),
+        &hints,
+    )
+    .unwrap();
+    let roles: Vec<(Role, bool)> = calls[0]
+        .turns
+        .iter()
+        .map(|t| (t.role, t.role_inferred))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![
+            (Role::Agent, false),
+            (Role::Customer, true),
+            (Role::Customer, true)
+        ]
+    );
+}
+
+#[test]
+fn forcing_a_format_that_does_not_fit_says_why() {
+    let bytes = std::fs::read(fixture("whisperx-diarized.json")).unwrap();
+    let e = read_conversations(
+        "w.json",
+        &bytes,
+        Some(Format::Deepgram),
+        &ReadLimits::default(),
+        &RoleHints::default(),
+    )
+    .unwrap_err();
+    assert!(e.reason.starts_with("deepgram:"), "{e}");
+}
+
+/// The vendors' own published examples (see ../shared/transcript-examples/SOURCES.md).
+#[test]
+fn published_vendor_examples_read_with_their_shape() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/transcript-examples");
+    assert!(root.is_dir(), "{} is missing", root.display());
+    let cases: [(&str, &str, usize, usize); 9] = [
+        // file, format, speakers, min turns
+        (
+            "deepgram/deepgram-prerecorded-diarize-utterances-3spk.json",
+            "deepgram",
+            3,
+            10,
+        ),
+        (
+            "deepgram/deepgram-prerecorded-diarize-words-only.json",
+            "deepgram",
+            3,
+            10,
+        ),
+        (
+            "deepgram/deepgram-prerecorded-utterances-no-diarize.json",
+            "deepgram",
+            1,
+            1,
+        ),
+        (
+            "assemblyai/assemblyai-transcript-speaker-labels-2spk.json",
+            "assemblyai",
+            2,
+            10,
+        ),
+        (
+            "assemblyai/assemblyai-transcript-speaker-labels-3-utterances.json",
+            "assemblyai",
+            2,
+            3,
+        ),
+        (
+            "whisper/whisper-timestamped-segments-words-confidence.json",
+            "whisper",
+            1,
+            1,
+        ),
+        (
+            "openai-diarized-json/openai-gpt-4o-transcribe-diarize-diarized_json.json",
+            "whisper",
+            2,
+            3,
+        ),
+        (
+            "webvtt/w3c-webvtt-intro-interview-voice-spans.vtt",
+            "webvtt",
+            2,
+            4,
+        ),
+        ("srt/deepgram-captions-srt-speaker-labels.srt", "srt", 2, 2),
+    ];
+    for (file, format, speakers, min_turns) in cases {
+        let calls = read_path(&root.join(file));
+        let c = &calls[0];
+        assert_eq!(c.format, format, "{file}");
+        let mut names: Vec<&str> = c.turns.iter().map(|t| t.speaker.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), speakers, "{file}: {names:?}");
+        assert!(
+            c.turns.len() >= min_turns,
+            "{file}: {} turns",
+            c.turns.len()
+        );
+        assert!(c.turns.iter().all(|t| !t.text.trim().is_empty()), "{file}");
+    }
+    // AssemblyAI's customer-service call: the agent greets with the script.
+    let calls =
+        read_path(&root.join("assemblyai/assemblyai-transcript-speaker-labels-3-utterances.json"));
+    assert_eq!(calls[0].turns[0].role, Role::Agent);
+    assert!(calls[0].turns[0].role_inferred);
+}
