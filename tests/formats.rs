@@ -295,6 +295,122 @@ fn whisperx_segments() {
 }
 
 #[test]
+fn aws_transcribe_speakers_and_channels() {
+    use Role::*;
+    check(
+        "aws-transcribe-speaker-labels.json",
+        "aws-transcribe",
+        &[
+            (
+                "spk_0",
+                Agent,
+                true,
+                Some(500),
+                Some(2100),
+                "Acme support, how can I help?",
+            ),
+            (
+                "spk_1",
+                Customer,
+                true,
+                Some(2600),
+                Some(4200),
+                "My parcel never arrived.",
+            ),
+        ],
+    );
+    // Stereo: no script cue, so channel 0 is taken as the agent.
+    check(
+        "aws-transcribe-channels.json",
+        "aws-transcribe",
+        &[
+            (
+                "ch_0",
+                Agent,
+                true,
+                Some(200),
+                Some(1200),
+                "Hello, billing.",
+            ),
+            (
+                "ch_1",
+                Customer,
+                true,
+                Some(1800),
+                Some(2900),
+                "I was overcharged.",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn contact_lens_voice_and_chat() {
+    use Role::*;
+    check(
+        "contact-lens-call.json",
+        "contact-lens",
+        &[
+            (
+                "AGENT",
+                Agent,
+                false,
+                Some(310),
+                Some(3480),
+                "Thanks for calling Acme Travel, how can I help?",
+            ),
+            (
+                "CUSTOMER",
+                Customer,
+                false,
+                Some(3900),
+                Some(9120),
+                "My flight was cancelled and nobody told me.",
+            ),
+            (
+                "AGENT",
+                Agent,
+                false,
+                Some(9050),
+                Some(12500),
+                "I'm so sorry. Let me rebook you now.",
+            ),
+        ],
+    );
+    // Chat: events skipped, times from the first message, no durations.
+    check(
+        "contact-lens-chat.json",
+        "contact-lens",
+        &[
+            (
+                "SYSTEM_MESSAGE",
+                Bot,
+                false,
+                Some(0),
+                None,
+                "Welcome to Acme chat. An agent will be with you shortly.",
+            ),
+            (
+                "Rita",
+                Customer,
+                false,
+                Some(38750),
+                None,
+                "Hi, I still haven't received my refund.",
+            ),
+            (
+                "Omar",
+                Agent,
+                false,
+                Some(124250),
+                None,
+                "Hi Rita, I'm Omar. Let me check that for you.",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn user_labels_override_roles() {
     let p = fixture("deepgram-words-only.json");
     let hints = RoleHints {
@@ -343,7 +459,43 @@ fn forcing_a_format_that_does_not_fit_says_why() {
 fn published_vendor_examples_read_with_their_shape() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/transcript-examples");
     assert!(root.is_dir(), "{} is missing", root.display());
-    let cases: [(&str, &str, usize, usize); 9] = [
+    let cases: [(&str, &str, usize, usize); 15] = [
+        (
+            "aws-transcribe/aws-transcribe-speaker-labels.json",
+            "aws-transcribe",
+            2,
+            2,
+        ),
+        (
+            "aws-transcribe/aws-transcribe-channel-identification.json",
+            "aws-transcribe",
+            2,
+            2,
+        ),
+        (
+            "aws-transcribe/aws-transcribe-real-speaker-labels-3spk-legacy-items.json",
+            "aws-transcribe",
+            3,
+            7,
+        ),
+        (
+            "aws-contact-lens/contact-lens-call-redacted.json",
+            "contact-lens",
+            2,
+            10,
+        ),
+        (
+            "aws-contact-lens/contact-lens-call-real-output-minified.json",
+            "contact-lens",
+            2,
+            15,
+        ),
+        (
+            "aws-contact-lens/contact-lens-chat-original.json",
+            "contact-lens",
+            3,
+            5,
+        ),
         // file, format, speakers, min turns
         (
             "deepgram/deepgram-prerecorded-diarize-utterances-3spk.json",

@@ -8,8 +8,8 @@ use std::path::Path;
 use super::roles::{assign_roles, role_from_label};
 use super::words::TurnJoin;
 use super::{
-    assemblyai, captions, deepgram, jsonl, plain, whisper, Channel, Conversation, ReadError,
-    ReadLimits, Role, RoleHints, Turn,
+    assemblyai, aws_transcribe, captions, contact_lens, deepgram, jsonl, plain, whisper, Channel,
+    Conversation, ReadError, ReadLimits, Role, RoleHints, Turn,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,6 +22,10 @@ pub enum Format {
     Webvtt,
     /// SubRip captions (`Name:` prefixes or `[speaker N]` lines).
     Srt,
+    /// Amazon Transcribe standard output (speaker labels or channels).
+    AwsTranscribe,
+    /// Amazon Connect Contact Lens / Transcribe Call Analytics.
+    ContactLens,
     /// Deepgram pre-recorded response (utterances, or words).
     Deepgram,
     /// AssemblyAI transcript (utterances, or words).
@@ -37,6 +41,8 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Webvtt => "webvtt",
             Format::Srt => "srt",
+            Format::AwsTranscribe => "aws-transcribe",
+            Format::ContactLens => "contact-lens",
             Format::Deepgram => "deepgram",
             Format::Assemblyai => "assemblyai",
             Format::Whisper => "whisper",
@@ -44,7 +50,9 @@ impl Format {
     }
 
     /// Detection order: whole-document JSON formats, then JSONL, captions, plain text.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 9] = [
+        Format::ContactLens,
+        Format::AwsTranscribe,
         Format::Deepgram,
         Format::Assemblyai,
         Format::Whisper,
@@ -57,7 +65,11 @@ impl Format {
     fn whole_json(self) -> bool {
         matches!(
             self,
-            Format::Deepgram | Format::Assemblyai | Format::Whisper
+            Format::ContactLens
+                | Format::AwsTranscribe
+                | Format::Deepgram
+                | Format::Assemblyai
+                | Format::Whisper
         )
     }
 }
@@ -116,23 +128,36 @@ fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> R
         .trim();
     let not_it = |what: &str| Err(what.to_string());
     match format {
-        Format::Deepgram | Format::Assemblyai | Format::Whisper => {
+        f @ (Format::ContactLens
+        | Format::AwsTranscribe
+        | Format::Deepgram
+        | Format::Assemblyai
+        | Format::Whisper) => {
             let Some(v) = json else {
                 return not_it("not a JSON document");
             };
-            let ok = match format {
-                Format::Deepgram => deepgram::sniff(v),
-                Format::Assemblyai => assemblyai::sniff(v),
-                _ => whisper::sniff(v),
+            let (ok, why) = match f {
+                Format::ContactLens => {
+                    (contact_lens::sniff(v), "no Transcript[] with ParticipantId")
+                }
+                Format::AwsTranscribe => (
+                    aws_transcribe::sniff(v),
+                    "no results.items or results.channel_labels",
+                ),
+                Format::Deepgram => (
+                    deepgram::sniff(v),
+                    "no results.utterances or results.channels",
+                ),
+                Format::Assemblyai => (
+                    assemblyai::sniff(v),
+                    "no utterances/words with audio fields",
+                ),
+                _ => (whisper::sniff(v), "no segments[] with start and text"),
             };
             if ok {
                 Ok(())
             } else {
-                not_it(match format {
-                    Format::Deepgram => "no results.utterances or results.channels",
-                    Format::Assemblyai => "no utterances/words with audio fields",
-                    _ => "no segments[] with start and text",
-                })
+                not_it(why)
             }
         }
         Format::Jsonl => {
@@ -277,6 +302,8 @@ pub fn read_conversations(
         Format::Srt => {
             single(captions::parse(text, false, rule, limits.max_turn_bytes).map_err(fail)?)
         }
+        Format::ContactLens => single(contact_lens::read(need_json()?).map_err(fail)?),
+        Format::AwsTranscribe => single(aws_transcribe::read(need_json()?, rule).map_err(fail)?),
         Format::Deepgram => single(deepgram::read(need_json()?, rule).map_err(fail)?),
         Format::Assemblyai => single(assemblyai::read(need_json()?, rule).map_err(fail)?),
         Format::Whisper => single(whisper::read(need_json()?).map_err(fail)?),

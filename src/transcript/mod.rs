@@ -3,7 +3,9 @@
 //! known) and text. Nothing here knows about the model.
 
 pub mod assemblyai;
+pub mod aws_transcribe;
 pub mod captions;
+pub mod contact_lens;
 pub mod deepgram;
 pub mod detect;
 pub mod inputs;

@@ -3,8 +3,9 @@
 //! In order: the user's `--agent` / `--customer` labels; a speaker name that
 //! says what it is ("Agent", "Customer", "IVR", …); then the script heuristic:
 //! the speaker whose early turns greet with the company script ("thank you for
-//! calling", "how can I help") is the agent. In a two-party conversation the
-//! other speaker is then the customer. Anything decided by name or heuristic
+//! calling", "how can I help") is the agent; failing that, on stereo calls,
+//! channel 0. In a two-party conversation the other speaker is then the
+//! customer. Anything decided by name or heuristic
 //! is marked `role_inferred`; names count as explicit.
 
 use super::{Role, RoleHints, Turn};
@@ -123,6 +124,18 @@ pub fn assign_roles(turns: &mut [Turn], hints: &RoleHints) {
             .max_by_key(|(score, order, _)| (*score, *order));
         if let Some((_, _, s)) = best {
             decided.push((s.clone(), Role::Agent));
+        }
+    }
+    if !has_agent && decided.is_empty() {
+        // Stereo recordings put the agent on channel 0.
+        let ch0 = unknown.iter().find(|s| {
+            matches!(
+                s.to_ascii_lowercase().as_str(),
+                "ch_0" | "channel 0" | "channel_0"
+            )
+        });
+        if let Some(ch0) = ch0 {
+            decided.push((ch0.clone(), Role::Agent));
         }
     }
     let agent_found = has_agent || !decided.is_empty();

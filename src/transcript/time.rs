@@ -57,3 +57,26 @@ mod tests {
         assert_eq!(parse_clock("99999999999:00"), None);
     }
 }
+
+/// An ISO-8601 / RFC 3339 date-time (`2022-10-27T03:31:50.735Z`, with any
+/// offset) as Unix epoch milliseconds.
+pub fn parse_iso_datetime_ms(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.timestamp_millis())
+}
+
+#[cfg(test)]
+mod iso_tests {
+    use super::*;
+
+    #[test]
+    fn iso_datetimes() {
+        assert_eq!(
+            parse_iso_datetime_ms("1970-01-01T00:00:01.500Z"),
+            Some(1500)
+        );
+        assert_eq!(parse_iso_datetime_ms("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse_iso_datetime_ms("yesterday"), None);
+    }
+}
