@@ -411,6 +411,103 @@ fn contact_lens_voice_and_chat() {
 }
 
 #[test]
+fn google_stt_uses_the_tagged_last_result() {
+    use Role::*;
+    check(
+        "google-stt-diarized.json",
+        "google-stt",
+        &[
+            (
+                "speaker 1",
+                Agent,
+                true,
+                Some(400),
+                Some(2000),
+                "Acme Water, how can I help?",
+            ),
+            (
+                "speaker 2",
+                Customer,
+                true,
+                Some(2600),
+                Some(4200),
+                "There's no water at my house.",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn ccai_roles_and_microseconds() {
+    use Role::*;
+    check(
+        "ccai-conversation.json",
+        "ccai",
+        &[
+            (
+                "user 3",
+                Bot,
+                false,
+                Some(0),
+                None,
+                "Welcome to Acme. Please describe your issue.",
+            ),
+            (
+                "user 1",
+                Customer,
+                false,
+                Some(4500),
+                None,
+                "I was charged a late fee but I paid on time.",
+            ),
+            (
+                "user 2",
+                Agent,
+                false,
+                Some(19000),
+                None,
+                "I can see the payment arrived on the due date. I'll remove the fee.",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn azure_ticks_and_iso_durations() {
+    use Role::*;
+    check(
+        "azure-batch.json",
+        "azure",
+        &[
+            (
+                "speaker 1",
+                Agent,
+                true,
+                Some(500),
+                Some(3100),
+                "Acme Mobile, how can I help?",
+            ),
+            (
+                "speaker 2",
+                Customer,
+                true,
+                Some(3400),
+                Some(7500),
+                "My phone won't charge.",
+            ),
+            (
+                "speaker 1",
+                Agent,
+                true,
+                Some(8000),
+                Some(11800),
+                "Let's try a different cable.",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn user_labels_override_roles() {
     let p = fixture("deepgram-words-only.json");
     let hints = RoleHints {
@@ -459,7 +556,43 @@ fn forcing_a_format_that_does_not_fit_says_why() {
 fn published_vendor_examples_read_with_their_shape() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/transcript-examples");
     assert!(root.is_dir(), "{} is missing", root.display());
-    let cases: [(&str, &str, usize, usize); 15] = [
+    let cases: [(&str, &str, usize, usize); 21] = [
+        (
+            "google-stt/google-stt-diarization-speakertag-node-client.json",
+            "google-stt",
+            2,
+            5,
+        ),
+        (
+            "google-stt/google-stt-rest-results-string-seconds.json",
+            "google-stt",
+            1,
+            1,
+        ),
+        (
+            "google-ccai-insights/ccai-insights-chat-entries-sample.json",
+            "ccai",
+            2,
+            14,
+        ),
+        (
+            "google-ccai-insights/ccai-insights-conversation-data-format-doc.json",
+            "ccai",
+            2,
+            2,
+        ),
+        (
+            "azure-speech/azure-batch-transcription-diarization-2spk.json",
+            "azure",
+            2,
+            2,
+        ),
+        (
+            "azure-speech/azure-realtime-speakerid-results.json",
+            "azure",
+            2,
+            2,
+        ),
         (
             "aws-transcribe/aws-transcribe-speaker-labels.json",
             "aws-transcribe",

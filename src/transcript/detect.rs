@@ -8,8 +8,8 @@ use std::path::Path;
 use super::roles::{assign_roles, role_from_label};
 use super::words::TurnJoin;
 use super::{
-    assemblyai, aws_transcribe, captions, contact_lens, deepgram, jsonl, plain, whisper, Channel,
-    Conversation, ReadError, ReadLimits, Role, RoleHints, Turn,
+    assemblyai, aws_transcribe, azure, captions, ccai, contact_lens, deepgram, google_stt, jsonl,
+    plain, whisper, Channel, Conversation, ReadError, ReadLimits, Role, RoleHints, Turn,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,6 +26,12 @@ pub enum Format {
     AwsTranscribe,
     /// Amazon Connect Contact Lens / Transcribe Call Analytics.
     ContactLens,
+    /// Azure AI Speech batch transcription or real-time phrase list.
+    Azure,
+    /// Google Cloud Speech-to-Text response (speakerTag / channelTag).
+    GoogleStt,
+    /// Google Contact Center AI Insights conversation (`entries[]`).
+    Ccai,
     /// Deepgram pre-recorded response (utterances, or words).
     Deepgram,
     /// AssemblyAI transcript (utterances, or words).
@@ -43,6 +49,9 @@ impl Format {
             Format::Srt => "srt",
             Format::AwsTranscribe => "aws-transcribe",
             Format::ContactLens => "contact-lens",
+            Format::Azure => "azure",
+            Format::GoogleStt => "google-stt",
+            Format::Ccai => "ccai",
             Format::Deepgram => "deepgram",
             Format::Assemblyai => "assemblyai",
             Format::Whisper => "whisper",
@@ -50,9 +59,12 @@ impl Format {
     }
 
     /// Detection order: whole-document JSON formats, then JSONL, captions, plain text.
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 12] = [
         Format::ContactLens,
         Format::AwsTranscribe,
+        Format::Azure,
+        Format::GoogleStt,
+        Format::Ccai,
         Format::Deepgram,
         Format::Assemblyai,
         Format::Whisper,
@@ -67,6 +79,9 @@ impl Format {
             self,
             Format::ContactLens
                 | Format::AwsTranscribe
+                | Format::Azure
+                | Format::GoogleStt
+                | Format::Ccai
                 | Format::Deepgram
                 | Format::Assemblyai
                 | Format::Whisper
@@ -130,6 +145,9 @@ fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> R
     match format {
         f @ (Format::ContactLens
         | Format::AwsTranscribe
+        | Format::Azure
+        | Format::GoogleStt
+        | Format::Ccai
         | Format::Deepgram
         | Format::Assemblyai
         | Format::Whisper) => {
@@ -144,6 +162,9 @@ fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> R
                     aws_transcribe::sniff(v),
                     "no results.items or results.channel_labels",
                 ),
+                Format::Azure => (azure::sniff(v), "no recognizedPhrases or NBest phrase list"),
+                Format::GoogleStt => (google_stt::sniff(v), "no results[].alternatives[]"),
+                Format::Ccai => (ccai::sniff(v), "no entries[] with text and role"),
                 Format::Deepgram => (
                     deepgram::sniff(v),
                     "no results.utterances or results.channels",
@@ -304,6 +325,9 @@ pub fn read_conversations(
         }
         Format::ContactLens => single(contact_lens::read(need_json()?).map_err(fail)?),
         Format::AwsTranscribe => single(aws_transcribe::read(need_json()?, rule).map_err(fail)?),
+        Format::Azure => single(azure::read(need_json()?).map_err(fail)?),
+        Format::GoogleStt => single(google_stt::read(need_json()?, rule).map_err(fail)?),
+        Format::Ccai => single(ccai::read(need_json()?).map_err(fail)?),
         Format::Deepgram => single(deepgram::read(need_json()?, rule).map_err(fail)?),
         Format::Assemblyai => single(assemblyai::read(need_json()?, rule).map_err(fail)?),
         Format::Whisper => single(whisper::read(need_json()?).map_err(fail)?),

@@ -4,10 +4,13 @@
 
 pub mod assemblyai;
 pub mod aws_transcribe;
+pub mod azure;
 pub mod captions;
+pub mod ccai;
 pub mod contact_lens;
 pub mod deepgram;
 pub mod detect;
+pub mod google_stt;
 pub mod inputs;
 pub mod json_util;
 pub mod jsonl;

@@ -80,3 +80,45 @@ mod iso_tests {
         assert_eq!(parse_iso_datetime_ms("yesterday"), None);
     }
 }
+
+/// An ISO-8601 duration (`PT2.28S`, `PT1M2.5S`, `PT1H`, `P1DT2H`) in ms.
+pub fn parse_iso_duration_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let rest = s.strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) => (d, t),
+        None => (rest, ""),
+    };
+    let mut total = 0f64;
+    let mut parse_part = |part: &str, units: &[(char, f64)]| -> Option<()> {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '.' {
+                num.push(c);
+            } else {
+                let factor = units.iter().find(|(u, _)| *u == c)?.1;
+                total += num.parse::<f64>().ok()? * factor;
+                num.clear();
+            }
+        }
+        num.is_empty().then_some(())
+    };
+    parse_part(date, &[('D', 86_400_000.0), ('W', 604_800_000.0)])?;
+    parse_part(time, &[('H', 3_600_000.0), ('M', 60_000.0), ('S', 1000.0)])?;
+    (total.is_finite() && total < 1e15).then(|| total.round() as u64)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn iso_durations() {
+        assert_eq!(parse_iso_duration_ms("PT2.28S"), Some(2280));
+        assert_eq!(parse_iso_duration_ms("PT1M2.5S"), Some(62_500));
+        assert_eq!(parse_iso_duration_ms("P1DT1H"), Some(90_000_000));
+        assert_eq!(parse_iso_duration_ms("PT"), Some(0));
+        assert_eq!(parse_iso_duration_ms("2.5S"), None);
+        assert_eq!(parse_iso_duration_ms("PT2X"), None);
+    }
+}
