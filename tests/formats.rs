@@ -507,6 +507,135 @@ fn azure_ticks_and_iso_durations() {
     );
 }
 
+fn check_id(name: &str, id: &str) {
+    let calls = read_path(&fixture(name));
+    assert_eq!(calls[0].id, id, "{name}");
+}
+
+#[test]
+fn genesys_purposes_and_epoch_ms() {
+    use Role::*;
+    check(
+        "genesys-transcript.json",
+        "genesys",
+        &[
+            (
+                "ivr",
+                Bot,
+                false,
+                Some(0),
+                Some(2100),
+                "Please hold while we connect you.",
+            ),
+            (
+                "internal",
+                Agent,
+                false,
+                Some(5000),
+                Some(8200),
+                "Hi, you're through to Acme lending, how can I help?",
+            ),
+            (
+                "external",
+                Customer,
+                false,
+                Some(9000),
+                Some(12000),
+                "My loan payment went out twice this month.",
+            ),
+        ],
+    );
+    check_id(
+        "genesys-transcript.json",
+        "c0ffee00-1111-4222-8333-444455556666",
+    );
+}
+
+#[test]
+fn zendesk_chat_messages_only() {
+    use Role::*;
+    check(
+        "zendesk-chat.json",
+        "zendesk",
+        &[
+            (
+                "Visitor 4471",
+                Customer,
+                false,
+                Some(0),
+                None,
+                "Is anyone there? I've been waiting 20 minutes.",
+            ),
+            (
+                "Kim",
+                Agent,
+                false,
+                Some(1_203_500),
+                None,
+                "Sorry for the wait! How can I help today?",
+            ),
+        ],
+    );
+    check_id("zendesk-chat.json", "1712.12345.XyZaBcD");
+}
+
+#[test]
+fn intercom_html_bodies_and_authors() {
+    use Role::*;
+    check(
+        "intercom-conversation.json",
+        "intercom",
+        &[
+            (
+                "Priya N",
+                Customer,
+                false,
+                Some(0),
+                None,
+                "My invoice shows the wrong company name & address.",
+            ),
+            (
+                "Lena",
+                Agent,
+                false,
+                Some(95_000),
+                None,
+                "Thanks Priya, I've corrected it. A new invoice is on its way.",
+            ),
+        ],
+    );
+    check_id("intercom-conversation.json", "88120045");
+}
+
+#[test]
+fn twilio_messages_in_index_order() {
+    use Role::*;
+    check(
+        "twilio-messages.json",
+        "twilio",
+        &[
+            (
+                "+15550100",
+                Customer,
+                true,
+                Some(0),
+                None,
+                "hi, my dog's food order is missing",
+            ),
+            // "support" in the label names the role; the other party is then the customer.
+            (
+                "acme_support",
+                Agent,
+                false,
+                Some(5000),
+                None,
+                "Thanks for contacting Acme Pets, how can I help?",
+            ),
+        ],
+    );
+    check_id("twilio-messages.json", "CH0000000000000000000000000000a1b2");
+}
+
 #[test]
 fn user_labels_override_roles() {
     let p = fixture("deepgram-words-only.json");
@@ -556,7 +685,25 @@ fn forcing_a_format_that_does_not_fit_says_why() {
 fn published_vendor_examples_read_with_their_shape() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/transcript-examples");
     assert!(root.is_dir(), "{} is missing", root.display());
-    let cases: [(&str, &str, usize, usize); 21] = [
+    let cases: [(&str, &str, usize, usize); 24] = [
+        (
+            "intercom/intercom-conversation-lead-and-admin-parts.json",
+            "intercom",
+            2,
+            2,
+        ),
+        (
+            "intercom/intercom-conversation-user-reply.json",
+            "intercom",
+            2,
+            2,
+        ),
+        (
+            "twilio-conversations/twilio-conversations-messages-list.json",
+            "twilio",
+            2,
+            2,
+        ),
         (
             "google-stt/google-stt-diarization-speakertag-node-client.json",
             "google-stt",

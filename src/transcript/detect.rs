@@ -8,8 +8,9 @@ use std::path::Path;
 use super::roles::{assign_roles, role_from_label};
 use super::words::TurnJoin;
 use super::{
-    assemblyai, aws_transcribe, azure, captions, ccai, contact_lens, deepgram, google_stt, jsonl,
-    plain, whisper, Channel, Conversation, ReadError, ReadLimits, Role, RoleHints, Turn,
+    assemblyai, aws_transcribe, azure, captions, ccai, contact_lens, deepgram, genesys, google_stt,
+    intercom, jsonl, plain, twilio, whisper, zendesk, Channel, Conversation, ReadError, ReadLimits,
+    Role, RoleHints, Turn,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,6 +33,14 @@ pub enum Format {
     GoogleStt,
     /// Google Contact Center AI Insights conversation (`entries[]`).
     Ccai,
+    /// Genesys Cloud speech-and-text analytics transcript.
+    Genesys,
+    /// Zendesk Chat transcript (`history[]`).
+    Zendesk,
+    /// Intercom conversation (HTML bodies).
+    Intercom,
+    /// Twilio Conversations message list.
+    Twilio,
     /// Deepgram pre-recorded response (utterances, or words).
     Deepgram,
     /// AssemblyAI transcript (utterances, or words).
@@ -52,6 +61,10 @@ impl Format {
             Format::Azure => "azure",
             Format::GoogleStt => "google-stt",
             Format::Ccai => "ccai",
+            Format::Genesys => "genesys",
+            Format::Zendesk => "zendesk",
+            Format::Intercom => "intercom",
+            Format::Twilio => "twilio",
             Format::Deepgram => "deepgram",
             Format::Assemblyai => "assemblyai",
             Format::Whisper => "whisper",
@@ -59,7 +72,11 @@ impl Format {
     }
 
     /// Detection order: whole-document JSON formats, then JSONL, captions, plain text.
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 16] = [
+        Format::Genesys,
+        Format::Zendesk,
+        Format::Intercom,
+        Format::Twilio,
         Format::ContactLens,
         Format::AwsTranscribe,
         Format::Azure,
@@ -82,6 +99,10 @@ impl Format {
                 | Format::Azure
                 | Format::GoogleStt
                 | Format::Ccai
+                | Format::Genesys
+                | Format::Zendesk
+                | Format::Intercom
+                | Format::Twilio
                 | Format::Deepgram
                 | Format::Assemblyai
                 | Format::Whisper
@@ -148,6 +169,10 @@ fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> R
         | Format::Azure
         | Format::GoogleStt
         | Format::Ccai
+        | Format::Genesys
+        | Format::Zendesk
+        | Format::Intercom
+        | Format::Twilio
         | Format::Deepgram
         | Format::Assemblyai
         | Format::Whisper) => {
@@ -165,6 +190,13 @@ fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> R
                 Format::Azure => (azure::sniff(v), "no recognizedPhrases or NBest phrase list"),
                 Format::GoogleStt => (google_stt::sniff(v), "no results[].alternatives[]"),
                 Format::Ccai => (ccai::sniff(v), "no entries[] with text and role"),
+                Format::Genesys => (genesys::sniff(v), "no transcripts[].phrases[]"),
+                Format::Zendesk => (zendesk::sniff(v), "no history[] of chat messages"),
+                Format::Intercom => (intercom::sniff(v), "no conversation_parts with a source"),
+                Format::Twilio => (
+                    twilio::sniff(v),
+                    "no messages[] with author and date_created",
+                ),
                 Format::Deepgram => (
                     deepgram::sniff(v),
                     "no results.utterances or results.channels",
@@ -310,6 +342,10 @@ pub fn read_conversations(
     };
     let rule = TurnJoin::default();
     let single = |turns: Vec<Turn>| vec![(default_id.clone(), turns)];
+    // The format's own conversation id, when it has one, names the call.
+    let identified = |(id, turns): (Option<String>, Vec<Turn>)| {
+        vec![(id.unwrap_or_else(|| default_id.clone()), turns)]
+    };
     let calls: Vec<(String, Vec<Turn>)> = match format {
         Format::Plain => single(plain::parse(text, limits.max_turn_bytes).map_err(fail)?),
         Format::Jsonl => jsonl::parse(text, limits.max_turn_bytes)
@@ -328,6 +364,10 @@ pub fn read_conversations(
         Format::Azure => single(azure::read(need_json()?).map_err(fail)?),
         Format::GoogleStt => single(google_stt::read(need_json()?, rule).map_err(fail)?),
         Format::Ccai => single(ccai::read(need_json()?).map_err(fail)?),
+        Format::Genesys => identified(genesys::read(need_json()?).map_err(fail)?),
+        Format::Zendesk => identified(zendesk::read(need_json()?).map_err(fail)?),
+        Format::Intercom => identified(intercom::read(need_json()?).map_err(fail)?),
+        Format::Twilio => identified(twilio::read(need_json()?).map_err(fail)?),
         Format::Deepgram => single(deepgram::read(need_json()?, rule).map_err(fail)?),
         Format::Assemblyai => single(assemblyai::read(need_json()?, rule).map_err(fail)?),
         Format::Whisper => single(whisper::read(need_json()?).map_err(fail)?),

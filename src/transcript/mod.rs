@@ -10,15 +10,20 @@ pub mod ccai;
 pub mod contact_lens;
 pub mod deepgram;
 pub mod detect;
+pub mod genesys;
 pub mod google_stt;
+pub mod html;
 pub mod inputs;
+pub mod intercom;
 pub mod json_util;
 pub mod jsonl;
 pub mod plain;
 pub mod roles;
 pub mod time;
+pub mod twilio;
 pub mod whisper;
 pub mod words;
+pub mod zendesk;
 
 use std::collections::BTreeMap;
 
