@@ -251,3 +251,93 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/model"));
 }
+
+#[test]
+fn every_fixture_is_read_with_its_format() {
+    let f = fixture();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let out = calltone()
+        .args(["score", "--model", &f.model])
+        .arg(&fixtures)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls: Vec<Value> = records(&out.stdout)
+        .into_iter()
+        .filter(|r| r["type"] == "call")
+        .collect();
+    let files = std::fs::read_dir(&fixtures).unwrap().count();
+    assert!(
+        calls.len() > files,
+        "{} calls from {files} files",
+        calls.len()
+    );
+    for c in &calls {
+        let source = c["source"].as_str().unwrap();
+        let file = source.rsplit('/').next().unwrap();
+        let expected = match file.split(['-', '.']).next().unwrap() {
+            "aws" => "aws-transcribe",
+            "contact" => "contact-lens",
+            "google" => "google-stt",
+            "whisperx" => "whisper",
+            other => other,
+        };
+        assert_eq!(c["format"], expected, "{file}");
+        assert!(c["turns"].as_u64().unwrap() >= 2, "{file}");
+    }
+}
+
+#[test]
+fn include_exclude_and_size_limit() {
+    let f = fixture();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let out = calltone()
+        .args([
+            "score",
+            "--model",
+            &f.model,
+            "--include",
+            "*.json",
+            "--exclude",
+            "aws-*",
+            "--format",
+            "csv",
+        ])
+        .arg(&fixtures)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("deepgram-utterances.json")
+            && !text.contains("aws-transcribe")
+            && !text.contains(".vtt")
+    );
+
+    let big = f.root.join("big.txt");
+    std::fs::write(&big, format!("Agent: {}\n", "x".repeat(5000))).unwrap();
+    let out = calltone()
+        .args(["score", "--model", &f.model, "--max-file-bytes", "1000"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit"));
+
+    let out = calltone()
+        .args(["score", "--model", &f.model, "--include", "["])
+        .arg(&fixtures)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -637,6 +637,42 @@ fn twilio_messages_in_index_order() {
 }
 
 #[test]
+fn a_json_array_holds_many_calls_of_any_format() {
+    let a = std::fs::read_to_string(fixture("intercom-conversation.json")).unwrap();
+    let b = std::fs::read_to_string(fixture("assemblyai-utterances.json")).unwrap();
+    let doc = format!("[{a},{b}]");
+    let calls = read_conversations(
+        "exports/batch.json",
+        doc.as_bytes(),
+        None,
+        &ReadLimits::default(),
+        &RoleHints::default(),
+    )
+    .unwrap();
+    let got: Vec<(&str, &str, usize)> = calls
+        .iter()
+        .map(|c| (c.id.as_str(), c.format.as_str(), c.turns.len()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("88120045", "intercom", 2), ("batch#1", "assemblyai", 3)]
+    );
+    assert_eq!(calls[0].turns[0].wall_clock_ms, Some(1_767_280_000_000));
+    assert_eq!(calls[0].channel, calltone::transcript::Channel::Chat);
+
+    let bad = format!("[{a},{{\"nothing\":1}}]");
+    let e = read_conversations(
+        "exports/batch.json",
+        bad.as_bytes(),
+        None,
+        &ReadLimits::default(),
+        &RoleHints::default(),
+    )
+    .unwrap_err();
+    assert!(e.reason.starts_with("call 1 of the array"), "{e}");
+}
+
+#[test]
 fn user_labels_override_roles() {
     let p = fixture("deepgram-words-only.json");
     let hints = RoleHints {

@@ -52,6 +52,73 @@ fn damaged(base: &'static str) -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// Arbitrary JSON trees whose keys are drawn from the vendors' field names,
+/// so the readers' paths are actually exercised.
+fn json_tree() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    const KEYS: [&str; 40] = [
+        "results",
+        "items",
+        "speaker_labels",
+        "segments",
+        "channel_labels",
+        "channels",
+        "alternatives",
+        "words",
+        "utterances",
+        "speaker",
+        "start",
+        "end",
+        "text",
+        "transcript",
+        "Transcript",
+        "Participants",
+        "ParticipantId",
+        "ParticipantRole",
+        "Content",
+        "BeginOffsetMillis",
+        "entries",
+        "role",
+        "start_timestamp_usec",
+        "recognizedPhrases",
+        "nBest",
+        "display",
+        "offsetInTicks",
+        "transcripts",
+        "phrases",
+        "startTimeMs",
+        "history",
+        "msg",
+        "nick",
+        "conversation_parts",
+        "source",
+        "body",
+        "author",
+        "messages",
+        "date_created",
+        "speakerTag",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
+        "[a-zA-Z0-9 .:_-]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 64, 8, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::vec((0..KEYS.len(), inner), 0..6).prop_map(|kv| Value::Object(
+                kv.into_iter()
+                    .map(|(k, v)| (KEYS[k].to_string(), v))
+                    .collect()
+            )),
+        ]
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -87,6 +154,18 @@ proptest! {
             read(&v, Some(f));
             read(&d, Some(f));
             read(&w, Some(f));
+        }
+    }
+
+    #[test]
+    fn vendor_shaped_json_never_panics(tree in json_tree()) {
+        let bytes = tree.to_string().into_bytes();
+        read(&bytes, None);
+        for f in [
+            Format::AwsTranscribe, Format::ContactLens, Format::Azure, Format::GoogleStt, Format::Ccai, Format::Genesys,
+            Format::Zendesk, Format::Intercom, Format::Twilio, Format::Deepgram, Format::Assemblyai, Format::Whisper,
+        ] {
+            read(&bytes, Some(f));
         }
     }
 

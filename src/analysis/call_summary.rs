@@ -76,6 +76,7 @@ mod tests {
             speaker: role.as_str().into(),
             role,
             role_inferred: false,
+            wall_clock_ms: None,
             start_ms: None,
             end_ms: None,
             text: "x".into(),

@@ -107,6 +107,12 @@ pub struct ScoreArgs {
     pub format: crate::report::OutputFormat,
     #[command(flatten)]
     pub model: ModelArg,
+    /// Inside folders, read only files matching this glob (repeatable; e.g. '*.json').
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Inside folders, skip files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// Read every input as this format instead of detecting it.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<crate::transcript::Format>,

@@ -18,7 +18,7 @@ use crate::model::{ModelSource, SentimentModel};
 use crate::report::atomic::AtomicFile;
 use crate::report::records::{call_record, turn_records};
 use crate::report::RecordSink;
-use crate::transcript::inputs::{expand, read_bytes, Input};
+use crate::transcript::inputs::{expand_filtered, read_bytes, Input, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadError, ReadLimits, RoleHints};
 
 /// Files read and scored together; bounds memory on huge batches.
@@ -63,7 +63,8 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         agent: args.agent.clone(),
         customer: args.customer.clone(),
     };
-    let (inputs, mut failures) = expand(&args.paths);
+    let filter = PathFilter::new(&args.include, &args.exclude).map_err(anyhow::Error::msg)?;
+    let (inputs, mut failures) = expand_filtered(&args.paths, &filter);
     let unreadable_paths = failures.len();
     for f in &failures {
         eprintln!("calltone: {f}");

@@ -21,6 +21,9 @@ pub struct TurnRecord {
     pub role_inferred: bool,
     pub start_ms: Option<u64>,
     pub end_ms: Option<u64>,
+    /// ISO-8601 UTC time of a chat message (absent when the format has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_clock: Option<String>,
     pub text: String,
     /// Null when the turn had no text to score.
     pub label: Option<Polarity>,
@@ -52,6 +55,12 @@ pub struct CallRecord {
     pub moments: Vec<serde_json::Value>,
 }
 
+/// Unix epoch ms → `2026-03-02T09:00:40.000Z`.
+pub fn iso_utc(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
 /// The turn records of one call.
 pub fn turn_records(conv: &Conversation, scores: &[Option<TurnScore>]) -> Vec<TurnRecord> {
     conv.turns
@@ -67,6 +76,7 @@ pub fn turn_records(conv: &Conversation, scores: &[Option<TurnScore>]) -> Vec<Tu
             role_inferred: t.role_inferred,
             start_ms: t.start_ms,
             end_ms: t.end_ms,
+            wall_clock: t.wall_clock_ms.and_then(iso_utc),
             text: t.text.clone(),
             label: s.as_ref().map(|s| s.label),
             negative: s.as_ref().map(|s| s.negative),

@@ -18,7 +18,7 @@ pub struct RecordSink<W: Write> {
     calls_written: usize,
 }
 
-const CSV_HEADER: [&str; 16] = [
+const CSV_HEADER: [&str; 17] = [
     "call_id",
     "turn",
     "speaker",
@@ -35,6 +35,7 @@ const CSV_HEADER: [&str; 16] = [
     "intensity",
     "windows",
     "source",
+    "wall_clock",
 ];
 
 fn csv_writer() -> csv::Writer<Vec<u8>> {
@@ -109,6 +110,7 @@ impl<W: Write> RecordSink<W> {
                         opt(&t.intensity),
                         opt(&t.windows),
                         call.source.clone(),
+                        t.wall_clock.clone().unwrap_or_default(),
                     ])
                     .map_err(io::Error::other)?;
                 }

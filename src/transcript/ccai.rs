@@ -55,6 +55,9 @@ pub fn read(v: &Value) -> Result<Vec<Turn>, String> {
             speaker,
             role,
             role_inferred: false,
+            wall_clock_ms: num(e.get("start_timestamp_usec"))
+                .filter(|us| *us >= EPOCH_USEC && *us < 1e18)
+                .map(|us| (us / 1000.0) as i64),
             start_ms,
             end_ms: None,
             text: t.trim().to_string(),

@@ -64,8 +64,8 @@ pub fn read(v: &Value) -> Result<Vec<Turn>, String> {
             .map(str::to_string)
             .or_else(|| names.get(&id).cloned())
             .unwrap_or_else(|| id.clone());
+        let at = text(it.get("AbsoluteTime")).and_then(super::time::parse_iso_datetime_ms);
         let (start_ms, end_ms) = if is_chat {
-            let at = text(it.get("AbsoluteTime")).and_then(super::time::parse_iso_datetime_ms);
             if first_time.is_none() {
                 first_time = at;
             }
@@ -80,6 +80,7 @@ pub fn read(v: &Value) -> Result<Vec<Turn>, String> {
             speaker,
             role,
             role_inferred: false,
+            wall_clock_ms: at,
             start_ms,
             end_ms,
             text: content.trim().to_string(),

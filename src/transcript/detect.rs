@@ -275,6 +275,13 @@ fn call_id_from_path(path: &str) -> String {
 }
 
 fn channel_of(format: Format, turns: &[Turn]) -> Channel {
+    let timed_without_durations =
+        turns.iter().any(|t| t.start_ms.is_some()) && turns.iter().all(|t| t.end_ms.is_none());
+    if matches!(format, Format::Zendesk | Format::Intercom | Format::Twilio)
+        || (matches!(format, Format::ContactLens | Format::Ccai) && timed_without_durations)
+    {
+        return Channel::Chat;
+    }
     if format.whole_json()
         || matches!(format, Format::Webvtt | Format::Srt)
         || turns.iter().any(|t| t.end_ms.is_some())
@@ -283,6 +290,32 @@ fn channel_of(format: Format, turns: &[Turn]) -> Channel {
     } else {
         Channel::Unknown
     }
+}
+
+/// A JSON array whose elements are whole conversations (an export of many
+/// calls): each element is read on its own; calls without an id of their own
+/// are named `FILE#INDEX`.
+fn read_many(
+    path: &str,
+    items: &[serde_json::Value],
+    forced: Option<Format>,
+    limits: &ReadLimits,
+    hints: &RoleHints,
+) -> Result<Vec<Conversation>, ReadError> {
+    let default_id = call_id_from_path(path);
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let text = item.to_string();
+        let convs = read_conversations(path, text.as_bytes(), forced, limits, hints)
+            .map_err(|e| err(path, format!("call {i} of the array: {}", e.reason)))?;
+        for mut c in convs {
+            if c.id == default_id {
+                c.id = format!("{default_id}#{i}");
+            }
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads one file's bytes into conversations.
@@ -308,6 +341,16 @@ pub fn read_conversations(
     } else {
         None
     };
+    if let Some(serde_json::Value::Array(items)) = &json {
+        let phrase_list = json.as_ref().is_some_and(azure::sniff);
+        if !phrase_list
+            && !items.is_empty()
+            && items.iter().all(|x| x.is_object())
+            && forced.is_none_or(|f| f.whole_json())
+        {
+            return read_many(path, items, forced, limits, hints);
+        }
+    }
     let format = match forced {
         Some(f) => f,
         None => {

@@ -48,6 +48,9 @@ pub fn read(v: &Value) -> Result<(Option<String>, Vec<Turn>), String> {
             speaker: purpose.to_string(),
             role: role_of(purpose),
             role_inferred: false,
+            wall_clock_ms: num(p.get("startTimeMs"))
+                .filter(|t| t.is_finite() && t.abs() < 1e15)
+                .map(|t| t as i64),
             start_ms: start,
             end_ms: start.zip(dur).map(|(s, d)| s.saturating_add(d)),
             text: t.trim().to_string(),

@@ -12,6 +12,30 @@ use super::ReadError;
 /// always read, whatever its name).
 pub const FOLDER_EXTENSIONS: [&str; 7] = ["txt", "jsonl", "json", "vtt", "srt", "gz", "log"];
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_filter_folder_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.json", "b.txt", "sub/c.json", "sub/skip-d.json"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let filter = PathFilter::new(&["*.json".into()], &["skip-*".into()]).unwrap();
+        let (inputs, errors) = expand_filtered(&[dir.path().to_path_buf()], &filter);
+        assert!(errors.is_empty());
+        let names: Vec<String> = inputs
+            .iter()
+            .map(|i| i.label().rsplit('/').next().unwrap().to_string())
+            .collect();
+        assert_eq!(names, vec!["a.json", "c.json"]);
+        assert!(PathFilter::new(&["[".into()], &[]).is_err());
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     File(PathBuf),
@@ -33,8 +57,46 @@ fn wanted(p: &Path) -> bool {
         .is_some_and(|e| FOLDER_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// `--include` / `--exclude` globs, applied to files found inside folders
+/// (matched against the path below the folder; `*` crosses `/`).
+#[derive(Debug, Clone, Default)]
+pub struct PathFilter {
+    include: Option<globset::GlobSet>,
+    exclude: Option<globset::GlobSet>,
+}
+
+impl PathFilter {
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Self, String> {
+        let build = |globs: &[String]| -> Result<Option<globset::GlobSet>, String> {
+            if globs.is_empty() {
+                return Ok(None);
+            }
+            let mut b = globset::GlobSetBuilder::new();
+            for g in globs {
+                b.add(globset::Glob::new(g).map_err(|e| format!("bad glob {g:?}: {e}"))?);
+            }
+            b.build().map(Some).map_err(|e| e.to_string())
+        };
+        Ok(Self {
+            include: build(include)?,
+            exclude: build(exclude)?,
+        })
+    }
+
+    fn keeps(&self, relative: &Path) -> bool {
+        let name = relative.file_name().map(Path::new).unwrap_or(relative);
+        let hit = |set: &globset::GlobSet| set.is_match(relative) || set.is_match(name);
+        self.include.as_ref().is_none_or(hit) && !self.exclude.as_ref().is_some_and(hit)
+    }
+}
+
 /// The inputs, plus errors for paths that do not exist.
 pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<ReadError>) {
+    expand_filtered(paths, &PathFilter::default())
+}
+
+/// As `expand`, keeping only folder entries that pass `filter`.
+pub fn expand_filtered(paths: &[PathBuf], filter: &PathFilter) -> (Vec<Input>, Vec<ReadError>) {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -49,7 +111,11 @@ pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<ReadError>) {
                 });
             for entry in walker {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && wanted(e.path()) => {
+                    Ok(e)
+                        if e.file_type().is_file()
+                            && wanted(e.path())
+                            && filter.keeps(e.path().strip_prefix(p).unwrap_or(e.path())) =>
+                    {
                         inputs.push(Input::File(e.into_path()))
                     }
                     Ok(_) => {}

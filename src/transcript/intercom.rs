@@ -57,6 +57,9 @@ pub fn read(v: &Value) -> Result<(Option<String>, Vec<Turn>), String> {
             speaker,
             role: role_of(author_type),
             role_inferred: false,
+            wall_clock_ms: at
+                .filter(|t| t.is_finite() && t.abs() < 1e12)
+                .map(|t| (t * 1000.0) as i64),
             start_ms: at
                 .zip(first)
                 .and_then(|(a, f)| super::time::seconds_to_ms(a - f)),

@@ -80,6 +80,7 @@ pub fn parse(text: &str, max_turn_bytes: usize) -> Result<Calls, String> {
             speaker,
             role,
             role_inferred: false,
+            wall_clock_ms: None,
             start_ms: seconds(obj.get("start"), "start", n)?,
             end_ms: seconds(obj.get("end"), "end", n)?,
             text,

@@ -61,6 +61,10 @@ pub struct Turn {
     pub role_inferred: bool,
     pub start_ms: Option<u64>,
     pub end_ms: Option<u64>,
+    /// Wall-clock time (Unix epoch ms) of a chat message or a turn whose
+    /// format gives absolute times; `start_ms` is relative to the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_clock_ms: Option<i64>,
     pub text: String,
 }
 

@@ -56,6 +56,7 @@ pub fn parse(text: &str, max_turn_bytes: usize) -> Result<Vec<Turn>, String> {
                 speaker: speaker.to_string(),
                 role: role_from_label(speaker).unwrap_or(Role::Unknown),
                 role_inferred: false,
+                wall_clock_ms: None,
                 start_ms: start,
                 end_ms: end,
                 text: body.to_string(),

@@ -167,6 +167,7 @@ mod tests {
             speaker: s.into(),
             role: role_from_label(s).unwrap_or(Role::Unknown),
             role_inferred: false,
+            wall_clock_ms: None,
             start_ms: None,
             end_ms: None,
             text: text.into(),

@@ -39,6 +39,7 @@ pub fn read(v: &Value) -> Result<(Option<String>, Vec<Turn>), String> {
             speaker: label(m.get("author")).unwrap_or_else(|| "unknown".into()),
             role: Role::Unknown,
             role_inferred: false,
+            wall_clock_ms: at,
             start_ms: at.zip(first).map(|(a, f)| (a - f).max(0) as u64),
             end_ms: None,
             text: body.trim().to_string(),

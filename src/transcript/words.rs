@@ -56,6 +56,7 @@ pub fn join(pieces: Vec<Piece>, rule: TurnJoin) -> Vec<Turn> {
                 speaker: p.speaker,
                 role: Role::Unknown,
                 role_inferred: false,
+                wall_clock_ms: None,
                 start_ms: p.start_ms,
                 end_ms: p.end_ms,
                 text: text.to_string(),

@@ -48,6 +48,9 @@ pub fn read(v: &Value) -> Result<(Option<String>, Vec<Turn>), String> {
                     .to_string(),
                 role: role_of(nick),
                 role_inferred: false,
+                wall_clock_ms: num(m.get("timestamp"))
+                    .filter(|t| t.is_finite() && t.abs() < 1e15)
+                    .map(|t| t as i64),
                 start_ms: num(m.get("timestamp")).zip(first).and_then(|(t, f)| {
                     let rel = t - f;
                     (rel.is_finite() && rel >= 0.0 && rel < 1e15).then(|| rel.round() as u64)
