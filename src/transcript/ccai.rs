@@ -49,7 +49,7 @@ pub fn read(v: &Value) -> Result<Vec<Turn>, String> {
                 _ => 0.0,
             };
             let rel = (us - base) / 1000.0;
-            (rel.is_finite() && rel >= 0.0 && rel < 1e15).then(|| rel.round() as u64)
+            (rel.is_finite() && (0.0..1e15).contains(&rel)).then(|| rel.round() as u64)
         });
         turns.push(Turn {
             speaker,

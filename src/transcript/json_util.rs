@@ -36,7 +36,7 @@ pub fn label(v: Option<&Value>) -> Option<String> {
     }
 }
 
-pub fn arr<'a>(v: Option<&'a Value>) -> Option<&'a Vec<Value>> {
+pub fn arr(v: Option<&Value>) -> Option<&Vec<Value>> {
     v?.as_array()
 }
 

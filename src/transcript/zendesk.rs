@@ -53,7 +53,7 @@ pub fn read(v: &Value) -> Result<(Option<String>, Vec<Turn>), String> {
                     .map(|t| t as i64),
                 start_ms: num(m.get("timestamp")).zip(first).and_then(|(t, f)| {
                     let rel = t - f;
-                    (rel.is_finite() && rel >= 0.0 && rel < 1e15).then(|| rel.round() as u64)
+                    (rel.is_finite() && (0.0..1e15).contains(&rel)).then(|| rel.round() as u64)
                 }),
                 end_ms: None,
                 text: text(m.get("msg")).unwrap_or("").trim().to_string(),
