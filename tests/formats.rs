@@ -605,6 +605,14 @@ fn intercom_html_bodies_and_authors() {
         ],
     );
     check_id("intercom-conversation.json", "88120045");
+    let calls = read_path(&fixture("intercom-conversation.json"));
+    assert_eq!(
+        calls[0].meta.get("agent_name").map(String::as_str),
+        Some("Lena")
+    );
+    // A diarization label is not a name.
+    let calls = read_path(&fixture("srt-support-call.srt"));
+    assert!(!calls[0].meta.contains_key("agent_name"));
 }
 
 #[test]
@@ -699,6 +707,35 @@ fn user_labels_override_roles() {
             (Role::Customer, true),
             (Role::Customer, true)
         ]
+    );
+}
+
+#[test]
+fn turn_pause_is_a_setting() {
+    let bytes = std::fs::read(fixture("deepgram-words-only.json")).unwrap();
+    let limits = ReadLimits {
+        turn_join: calltone::transcript::words::TurnJoin { max_pause_ms: 5000 },
+        ..ReadLimits::default()
+    };
+    let calls = read_conversations("w.json", &bytes, None, &limits, &RoleHints::default()).unwrap();
+    // With a 5 s allowance, speaker 1's two stretches (1.8 s apart) are one turn.
+    assert_eq!(calls[0].turns.len(), 2);
+    assert_eq!(calls[0].turns[1].text, "Yes, hi. My order is late.");
+}
+
+#[test]
+fn invalid_json_says_where() {
+    let e = read_conversations(
+        "bad.json",
+        b"{\"results\": [1, 2",
+        None,
+        &ReadLimits::default(),
+        &RoleHints::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.reason.contains("invalid JSON") && e.reason.contains("line 1"),
+        "{e}"
     );
 }
 

@@ -9,6 +9,7 @@ fn read(bytes: &[u8], forced: Option<Format>) {
     let limits = ReadLimits {
         max_file_bytes: 1 << 20,
         max_turn_bytes: 4096,
+        ..ReadLimits::default()
     };
     match read_conversations(
         "fuzz/input.txt",

@@ -128,6 +128,10 @@ pub struct ScoreArgs {
     /// Worker threads for reading, tokenizing and the model together (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// In word-level formats (Transcribe, Google, Deepgram words, captions), a pause longer
+    /// than this (ms) between one speaker's words starts a new turn.
+    #[arg(long, default_value_t = 1500, value_name = "MS")]
+    pub turn_pause_ms: u64,
     /// Refuse input files larger than this many bytes.
     #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
     pub max_file_bytes: u64,

@@ -58,6 +58,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let limits = ReadLimits {
         max_file_bytes: args.max_file_bytes,
         max_turn_bytes: args.max_turn_bytes,
+        turn_join: crate::transcript::words::TurnJoin {
+            max_pause_ms: args.turn_pause_ms,
+        },
     };
     let hints = RoleHints {
         agent: args.agent.clone(),

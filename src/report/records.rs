@@ -49,6 +49,9 @@ pub struct CallRecord {
     pub scored_turns: usize,
     pub duration_ms: Option<u64>,
     pub roles_inferred: bool,
+    /// The agent's name where the transcript gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
     pub customer: Option<RoleSentiment>,
     pub agent: Option<RoleSentiment>,
     /// Irate moments (filled by the moments analysis; empty until then).
@@ -107,6 +110,7 @@ pub fn call_record(conv: &Conversation, summary: &CallSummary, model: &str) -> C
         scored_turns: summary.scored_turns,
         duration_ms,
         roles_inferred: summary.roles_inferred,
+        agent_name: conv.meta.get("agent_name").cloned(),
         customer: summary.customer.clone(),
         agent: summary.agent.clone(),
         moments: Vec::new(),

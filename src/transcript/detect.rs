@@ -6,7 +6,6 @@ use std::io::Read;
 use std::path::Path;
 
 use super::roles::{assign_roles, role_from_label};
-use super::words::TurnJoin;
 use super::{
     assemblyai, aws_transcribe, azure, captions, ccai, contact_lens, deepgram, genesys, google_stt,
     intercom, jsonl, plain, twilio, whisper, zendesk, Channel, Conversation, ReadError, ReadLimits,
@@ -274,6 +273,34 @@ fn call_id_from_path(path: &str) -> String {
     name
 }
 
+/// Speaker labels that only say "a speaker" (spk_0, SPEAKER_01, ch_1, user 2,
+/// Agent) rather than name a person.
+fn is_generic_label(label: &str) -> bool {
+    let l = label.trim().to_ascii_lowercase();
+    let bare = [
+        "agent", "customer", "caller", "internal", "external", "unknown", "speaker", "admin",
+        "bot", "ivr", "system",
+    ];
+    bare.contains(&l.as_str())
+        || ["spk_", "ch_", "speaker", "channel", "user "]
+            .iter()
+            .any(|p| l.starts_with(p))
+        || l.chars()
+            .all(|c| c.is_ascii_digit() || c == '+' || c == '-')
+}
+
+/// `agent_name`: the agent's own name where the transcript gives one.
+fn agent_meta(turns: &[Turn]) -> std::collections::BTreeMap<String, String> {
+    let mut meta = std::collections::BTreeMap::new();
+    if let Some(t) = turns
+        .iter()
+        .find(|t| t.role == Role::Agent && !is_generic_label(&t.speaker))
+    {
+        meta.insert("agent_name".to_string(), t.speaker.clone());
+    }
+    meta
+}
+
 fn channel_of(format: Format, turns: &[Turn]) -> Channel {
     let timed_without_durations =
         turns.iter().any(|t| t.start_ms.is_some()) && turns.iter().all(|t| t.end_ms.is_none());
@@ -336,11 +363,15 @@ pub fn read_conversations(
     let text = as_text(path, bytes)?;
     let first = text.trim_start().chars().next();
     // serde_json refuses nesting deeper than 128 levels, so hostile input ends here.
-    let json: Option<serde_json::Value> = if matches!(first, Some('{') | Some('[')) {
-        serde_json::from_str(text).ok()
-    } else {
-        None
-    };
+    let (json, json_error): (Option<serde_json::Value>, Option<String>) =
+        if matches!(first, Some('{') | Some('[')) {
+            match serde_json::from_str(text) {
+                Ok(v) => (Some(v), None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, None)
+        };
     if let Some(serde_json::Value::Array(items)) = &json {
         let phrase_list = json.as_ref().is_some_and(azure::sniff);
         if !phrase_list
@@ -366,9 +397,16 @@ pub fn read_conversations(
                 }
             }
             found.ok_or_else(|| {
+                let invalid = json_error
+                    .as_ref()
+                    .map(|e| format!("invalid JSON ({e}); "))
+                    .unwrap_or_default();
                 err(
                     path,
-                    format!("not a recognised transcript; tried {}", why.join("; ")),
+                    format!(
+                        "{invalid}not a recognised transcript; tried {}",
+                        why.join("; ")
+                    ),
                 )
             })?
         }
@@ -383,7 +421,7 @@ pub fn read_conversations(
             )
         })
     };
-    let rule = TurnJoin::default();
+    let rule = limits.turn_join;
     let single = |turns: Vec<Turn>| vec![(default_id.clone(), turns)];
     // The format's own conversation id, when it has one, names the call.
     let identified = |(id, turns): (Option<String>, Vec<Turn>)| {
@@ -444,8 +482,8 @@ pub fn read_conversations(
                 source: path.to_string(),
                 format: format.name().to_string(),
                 channel: channel_of(format, &turns),
+                meta: agent_meta(&turns),
                 turns,
-                meta: Default::default(),
             }
         })
         .collect())

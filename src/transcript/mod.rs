@@ -98,13 +98,16 @@ pub struct ReadError {
     pub reason: String,
 }
 
-/// Limits that keep hostile input from exhausting memory or time.
+/// Limits that keep hostile input from exhausting memory or time, and how
+/// word-level transcripts are cut into turns.
 #[derive(Debug, Clone)]
 pub struct ReadLimits {
     /// Largest file read, in bytes.
     pub max_file_bytes: u64,
     /// Longest text of a single turn, in bytes.
     pub max_turn_bytes: usize,
+    /// When a pause starts a new turn in word-level formats.
+    pub turn_join: words::TurnJoin,
 }
 
 impl Default for ReadLimits {
@@ -112,6 +115,7 @@ impl Default for ReadLimits {
         Self {
             max_file_bytes: 512 << 20,
             max_turn_bytes: 64 << 10,
+            turn_join: words::TurnJoin::default(),
         }
     }
 }
