@@ -121,7 +121,10 @@ fn json_tree() -> impl Strategy<Value = serde_json::Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    // 2,000 cases per property in the suite; CALLTONE_FUZZ_CASES=N for a long campaign.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("CALLTONE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+    ))]
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
