@@ -43,6 +43,22 @@ fn records(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+fn assert_success(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn call_records(stdout: &[u8]) -> Vec<Value> {
+    records(stdout)
+        .into_iter()
+        .filter(|r| r["type"] == "call")
+        .collect()
+}
+
 #[test]
 fn jsonl_records_follow_the_contract() {
     let f = fixture();
@@ -62,12 +78,7 @@ fn jsonl_records_follow_the_contract() {
         .arg(&input)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let recs = records(&out.stdout);
     let kinds: Vec<(&str, &str)> = recs
         .iter()
@@ -121,12 +132,7 @@ fn csv_and_json_outputs_and_atomic_file() {
         .arg(&input)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let mut rdr = csv::Reader::from_path(&out_path).unwrap();
     let headers = rdr.headers().unwrap().clone();
     assert_eq!(&headers[0], "call_id");
@@ -165,12 +171,7 @@ fn stdin_and_folders() {
         .arg(f.root.join("batch"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let calls: Vec<String> = records(&out.stdout)
         .iter()
         .filter(|r| r["type"] == "call")
@@ -227,10 +228,7 @@ fn garbage_fails_per_file_and_the_rest_is_scored() {
         assert!(line.contains(reason), "{line}");
     }
     assert!(err.contains("6 failed"), "{err}");
-    let calls: Vec<Value> = records(&out.stdout)
-        .into_iter()
-        .filter(|r| r["type"] == "call")
-        .collect();
+    let calls: Vec<Value> = call_records(&out.stdout);
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0]["call_id"], "good");
 }
@@ -261,16 +259,8 @@ fn every_fixture_is_read_with_its_format() {
         .arg(&fixtures)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let calls: Vec<Value> = records(&out.stdout)
-        .into_iter()
-        .filter(|r| r["type"] == "call")
-        .collect();
+    assert_success(&out);
+    let calls: Vec<Value> = call_records(&out.stdout);
     let files = std::fs::read_dir(&fixtures).unwrap().count();
     assert!(
         calls.len() > files,
@@ -311,12 +301,7 @@ fn include_exclude_and_size_limit() {
         .arg(&fixtures)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("deepgram-utterances.json")

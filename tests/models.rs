@@ -6,7 +6,7 @@ mod common;
 
 use calltone::model::encoder::Mode;
 use calltone::model::{ModelSource, SentimentModel};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use common::{write_model, Layout};
 
 const TEXTS: [&str; 4] = [
@@ -64,41 +64,29 @@ fn every_layout_loads_with_its_labels_and_batch_invariant_scores() {
     }
 }
 
+fn load_error(dir: &std::path::Path) -> calltone::model::ModelError {
+    SentimentModel::load(&ModelSource::Dir(dir.into()), DType::F32, &Device::Cpu)
+        .err()
+        .expect("loading should fail")
+}
+
 #[test]
 fn missing_and_wrong_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
     write_model(dir.path(), Layout::Bert, &["negative", "positive"]);
     std::fs::remove_file(dir.path().join("tokenizer.json")).unwrap();
-    let err = SentimentModel::load(
-        &ModelSource::Dir(dir.path().into()),
-        DType::F32,
-        &Device::Cpu,
-    )
-    .err()
-    .unwrap();
+    let err = load_error(dir.path());
     assert!(err.to_string().contains("tokenizer.json"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
     write_model(dir.path(), Layout::Bert, &["negative", "positive"]);
     std::fs::write(dir.path().join("model.safetensors"), b"not safetensors").unwrap();
-    let err = SentimentModel::load(
-        &ModelSource::Dir(dir.path().into()),
-        DType::F32,
-        &Device::Cpu,
-    )
-    .err()
-    .unwrap();
+    let err = load_error(dir.path());
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
     write_model(dir.path(), Layout::Bert, &["sports", "politics"]);
-    let err = SentimentModel::load(
-        &ModelSource::Dir(dir.path().into()),
-        DType::F32,
-        &Device::Cpu,
-    )
-    .err()
-    .unwrap();
+    let err = load_error(dir.path());
     assert!(
         err.to_string().contains("config.json") && err.to_string().contains("sports"),
         "{err}"
@@ -110,13 +98,7 @@ fn missing_and_wrong_files_are_named() {
         candle_core::safetensors::load(dir.path().join("model.safetensors"), &Device::Cpu).unwrap();
     w.remove("distilbert.transformer.layer.1.ffn.lin2.weight");
     candle_core::safetensors::save(&w, dir.path().join("model.safetensors")).unwrap();
-    let err = SentimentModel::load(
-        &ModelSource::Dir(dir.path().into()),
-        DType::F32,
-        &Device::Cpu,
-    )
-    .err()
-    .unwrap();
+    let err = load_error(dir.path());
     let msg = err.to_string();
     assert!(
         msg.contains("model.safetensors") && msg.contains("layer.1.ffn.lin2.weight"),
@@ -178,6 +160,4 @@ fn encoder_matches_candle_transformers_bert() {
             "{name} mode: max |ours - reference| = {max} (seed {seed})"
         );
     }
-    let zero = Tensor::zeros(1, DType::F32, &Device::Cpu).unwrap();
-    drop(zero);
 }

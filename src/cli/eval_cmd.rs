@@ -10,9 +10,10 @@ use crate::model::{ModelSource, SentimentModel};
 use crate::train::corpus::vader_dev;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let examples = match (&args.data, args.dev) {
-        (Some(p), _) => read_labelled(p)?,
-        (None, _) => vader_dev(&setup::ensure_vader(&mut std::io::stderr())?)?,
+    // clap requires --data unless --dev is given: without a file, the dev split.
+    let examples = match &args.data {
+        Some(p) => read_labelled(p)?,
+        None => vader_dev(&setup::ensure_vader(&mut std::io::stderr())?)?,
     };
     let source = ModelSource::parse(args.model.model.as_deref())?;
     let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;

@@ -42,14 +42,6 @@ impl Weights {
         })
     }
 
-    pub fn from_map(tensors: HashMap<String, Tensor>, path: &Path) -> Self {
-        Self {
-            tensors,
-            path: path.to_path_buf(),
-            prefix: String::new(),
-        }
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -64,11 +56,6 @@ impl Weights {
             }
         }
         Err(self.missing(probe))
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.tensors.contains_key(&format!("{}{name}", self.prefix))
-            || self.tensors.contains_key(name)
     }
 
     /// A tensor by its name under the chosen prefix, or, failing that, at the

@@ -12,6 +12,9 @@ use super::{
     Role, RoleHints, Turn,
 };
 
+/// Recognises one JSON format from a parsed document.
+type Sniffer = fn(&serde_json::Value) -> bool;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// `Speaker: text` lines with optional `[hh:mm:ss]` stamps.
@@ -90,22 +93,31 @@ impl Format {
         Format::Plain,
     ];
 
+    /// For a format that is one JSON document: how to recognise it, and what
+    /// is missing when it is not recognised. `None` for line-based formats.
+    fn json_sniffer(self) -> Option<(Sniffer, &'static str)> {
+        Some(match self {
+            Format::ContactLens => (contact_lens::sniff, "no Transcript[] with ParticipantId"),
+            Format::AwsTranscribe => (
+                aws_transcribe::sniff,
+                "no results.items or results.channel_labels",
+            ),
+            Format::Azure => (azure::sniff, "no recognizedPhrases or NBest phrase list"),
+            Format::GoogleStt => (google_stt::sniff, "no results[].alternatives[]"),
+            Format::Ccai => (ccai::sniff, "no entries[] with text and role"),
+            Format::Genesys => (genesys::sniff, "no transcripts[].phrases[]"),
+            Format::Zendesk => (zendesk::sniff, "no history[] of chat messages"),
+            Format::Intercom => (intercom::sniff, "no conversation_parts with a source"),
+            Format::Twilio => (twilio::sniff, "no messages[] with author and date_created"),
+            Format::Deepgram => (deepgram::sniff, "no results.utterances or results.channels"),
+            Format::Assemblyai => (assemblyai::sniff, "no utterances/words with audio fields"),
+            Format::Whisper => (whisper::sniff, "no segments[] with start and text"),
+            Format::Plain | Format::Jsonl | Format::Webvtt | Format::Srt => return None,
+        })
+    }
+
     fn whole_json(self) -> bool {
-        matches!(
-            self,
-            Format::ContactLens
-                | Format::AwsTranscribe
-                | Format::Azure
-                | Format::GoogleStt
-                | Format::Ccai
-                | Format::Genesys
-                | Format::Zendesk
-                | Format::Intercom
-                | Format::Twilio
-                | Format::Deepgram
-                | Format::Assemblyai
-                | Format::Whisper
-        )
+        self.json_sniffer().is_some()
     }
 }
 
@@ -162,56 +174,14 @@ fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> R
         .unwrap_or("")
         .trim();
     let not_it = |what: &str| Err(what.to_string());
+    if let Some((sniff, missing)) = format.json_sniffer() {
+        return match json {
+            None => not_it("not a JSON document"),
+            Some(v) if sniff(v) => Ok(()),
+            Some(_) => not_it(missing),
+        };
+    }
     match format {
-        f @ (Format::ContactLens
-        | Format::AwsTranscribe
-        | Format::Azure
-        | Format::GoogleStt
-        | Format::Ccai
-        | Format::Genesys
-        | Format::Zendesk
-        | Format::Intercom
-        | Format::Twilio
-        | Format::Deepgram
-        | Format::Assemblyai
-        | Format::Whisper) => {
-            let Some(v) = json else {
-                return not_it("not a JSON document");
-            };
-            let (ok, why) = match f {
-                Format::ContactLens => {
-                    (contact_lens::sniff(v), "no Transcript[] with ParticipantId")
-                }
-                Format::AwsTranscribe => (
-                    aws_transcribe::sniff(v),
-                    "no results.items or results.channel_labels",
-                ),
-                Format::Azure => (azure::sniff(v), "no recognizedPhrases or NBest phrase list"),
-                Format::GoogleStt => (google_stt::sniff(v), "no results[].alternatives[]"),
-                Format::Ccai => (ccai::sniff(v), "no entries[] with text and role"),
-                Format::Genesys => (genesys::sniff(v), "no transcripts[].phrases[]"),
-                Format::Zendesk => (zendesk::sniff(v), "no history[] of chat messages"),
-                Format::Intercom => (intercom::sniff(v), "no conversation_parts with a source"),
-                Format::Twilio => (
-                    twilio::sniff(v),
-                    "no messages[] with author and date_created",
-                ),
-                Format::Deepgram => (
-                    deepgram::sniff(v),
-                    "no results.utterances or results.channels",
-                ),
-                Format::Assemblyai => (
-                    assemblyai::sniff(v),
-                    "no utterances/words with audio fields",
-                ),
-                _ => (whisper::sniff(v), "no segments[] with start and text"),
-            };
-            if ok {
-                Ok(())
-            } else {
-                not_it(why)
-            }
-        }
         Format::Jsonl => {
             let v: serde_json::Value = serde_json::from_str(first)
                 .map_err(|_| "the first line is not a JSON object".to_string())?;
@@ -252,6 +222,8 @@ fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> R
                 Ok(())
             }
         }
+        // JSON formats were answered by their sniffer above.
+        other => Err(format!("{} is read as a JSON document", other.name())),
     }
 }
 
@@ -332,8 +304,9 @@ fn read_many(
     let default_id = call_id_from_path(path);
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let text = item.to_string();
-        let convs = read_conversations(path, text.as_bytes(), forced, limits, hints)
+        // Elements are objects: only the whole-document JSON formats can match,
+        // and those read the parsed value, so there is no text to pass.
+        let convs = read_document(path, "", Some(item), None, forced, limits, hints)
             .map_err(|e| err(path, format!("call {i} of the array: {}", e.reason)))?;
         for mut c in convs {
             if c.id == default_id {
@@ -372,8 +345,29 @@ pub fn read_conversations(
         } else {
             (None, None)
         };
-    if let Some(serde_json::Value::Array(items)) = &json {
-        let phrase_list = json.as_ref().is_some_and(azure::sniff);
+    read_document(
+        path,
+        text,
+        json.as_ref(),
+        json_error.as_deref(),
+        forced,
+        limits,
+        hints,
+    )
+}
+
+/// Reads one document, already decoded (and parsed, when it is JSON).
+fn read_document(
+    path: &str,
+    text: &str,
+    json: Option<&serde_json::Value>,
+    json_error: Option<&str>,
+    forced: Option<Format>,
+    limits: &ReadLimits,
+    hints: &RoleHints,
+) -> Result<Vec<Conversation>, ReadError> {
+    if let Some(serde_json::Value::Array(items)) = json {
+        let phrase_list = json.is_some_and(azure::sniff);
         if !phrase_list
             && !items.is_empty()
             && items.iter().all(|x| x.is_object())
@@ -388,7 +382,7 @@ pub fn read_conversations(
             let mut why = Vec::new();
             let mut found = None;
             for f in Format::ALL {
-                match looks_like(f, text, json.as_ref()) {
+                match looks_like(f, text, json) {
                     Ok(()) => {
                         found = Some(f);
                         break;
@@ -414,7 +408,7 @@ pub fn read_conversations(
     let default_id = call_id_from_path(path);
     let fail = |r: String| err(path, format!("{}: {r}", format.name()));
     let need_json = || -> Result<&serde_json::Value, ReadError> {
-        json.as_ref().ok_or_else(|| {
+        json.ok_or_else(|| {
             err(
                 path,
                 format!("{}: not a valid JSON document", format.name()),

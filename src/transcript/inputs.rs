@@ -90,12 +90,8 @@ impl PathFilter {
     }
 }
 
-/// The inputs, plus errors for paths that do not exist.
-pub fn expand(paths: &[PathBuf]) -> (Vec<Input>, Vec<ReadError>) {
-    expand_filtered(paths, &PathFilter::default())
-}
-
-/// As `expand`, keeping only folder entries that pass `filter`.
+/// The inputs (folder entries only where they pass `filter`), plus errors
+/// for paths that do not exist.
 pub fn expand_filtered(paths: &[PathBuf], filter: &PathFilter) -> (Vec<Input>, Vec<ReadError>) {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
