@@ -1,8 +1,21 @@
-//! Pure functions from scores to what a supervisor reads: turn scores, call
-//! summaries (and, later, moments and metrics). No I/O, no file formats.
+//! Pure functions from scores to what a supervisor reads: turn scores, the
+//! anger in each customer turn, irate moments, call metrics and rule
+//! categories. No I/O, no file formats.
 
+pub mod anger;
+pub mod call_analysis;
+pub mod call_metrics;
 pub mod call_summary;
+pub mod lexical_cues;
+pub mod moments;
+pub mod rules;
+pub mod settings;
+pub mod timing;
 pub mod turn_score;
 
+pub use call_analysis::{analyse_call, CallAnalysis};
 pub use call_summary::{summarise_call, CallSummary, RoleSentiment};
-pub use turn_score::TurnScore;
+pub use moments::{Moment, Severity};
+pub use rules::{CategoryMatch, Rules, RulesError};
+pub use settings::{AnalysisSettings, MomentSettings, TimingSettings};
+pub use turn_score::{turn_scores, TurnScore};

@@ -33,3 +33,11 @@ impl From<&UnitScore> for TurnScore {
         }
     }
 }
+
+/// A call's unit scores as turn scores.
+pub fn turn_scores(units: &[Option<UnitScore>]) -> Vec<Option<TurnScore>> {
+    units
+        .iter()
+        .map(|u| u.as_ref().map(TurnScore::from))
+        .collect()
+}

@@ -29,6 +29,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Score every turn of transcripts and write per-turn and per-call records.
     Score(ScoreArgs),
+    /// Re-analyse saved results (moments, metrics, rule categories) without the model.
+    Analyze(AnalyzeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -84,7 +86,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub model: ModelArg,
     /// Labelled text (CSV, TSV or JSONL: `text` plus `label` or `rating`).
-    #[arg(long, value_name = "FILE", required_unless_present = "dev")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["dev", "moments"])]
     pub data: Option<PathBuf>,
     /// Evaluate on calltone's dev split (second half of VADER tweets and Amazon snippets).
     #[arg(long)]
@@ -92,6 +94,29 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Measure the moments analysis instead: false alarms on calm chit-chat and
+    /// detection on conversations whose customer turns strongly negative.
+    #[arg(long, conflicts_with_all = ["data", "dev"])]
+    pub moments: bool,
+    /// With --moments: calm conversations (each read with either participant as the customer).
+    #[arg(long, default_value_t = 1000, value_name = "N", requires = "moments")]
+    pub calm: usize,
+    /// With --moments: angry conversations.
+    #[arg(long, default_value_t = 300, value_name = "N", requires = "moments")]
+    pub angry: usize,
+    /// With --moments: seed for choosing conversations and sentences.
+    #[arg(long, default_value_t = 20261202, requires = "moments")]
+    pub seed: u64,
+    /// With --moments: measure saved results (from --save-results) instead of scoring again.
+    #[arg(long, value_name = "FILE", requires = "moments")]
+    pub results: Option<PathBuf>,
+    /// With --moments: write the scored test conversations here, to re-measure
+    /// later with other settings (--results).
+    #[arg(long, value_name = "FILE", requires = "moments")]
+    pub save_results: Option<PathBuf>,
+    /// With --moments: moment settings to measure (a rules file's [moments] and [timing]).
+    #[arg(long, value_name = "FILE", requires = "moments")]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -138,7 +163,37 @@ pub struct ScoreArgs {
     /// Refuse turns longer than this many bytes (a sign the file is not a transcript).
     #[arg(long, default_value_t = 64 << 10, value_name = "BYTES")]
     pub max_turn_bytes: usize,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     /// No progress bar or summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalysisArgs {
+    /// Rules file (TOML): categories, and moment/timing settings to override.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Write texts and evidence quotes as they are, without masking card numbers,
+    /// phone numbers, e-mail addresses, SSNs and long digit runs.
+    #[arg(long)]
+    pub no_redact: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// Result files written by `calltone score` (JSONL or JSON), or `-` for standard input.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub paths: Vec<PathBuf>,
+    /// Write records here (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: crate::report::OutputFormat,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// No summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -10,6 +10,9 @@ use crate::model::{ModelSource, SentimentModel};
 use crate::train::corpus::vader_dev;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    if args.moments {
+        return super::eval_moments_cmd::run(args);
+    }
     // clap requires --data unless --dev is given: without a file, the dev split.
     let examples = match &args.data {
         Some(p) => read_labelled(p)?,

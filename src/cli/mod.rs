@@ -1,8 +1,12 @@
 //! The command line: what the user typed (`args`) and one file per command
 //! that wires the library's stages together. No analysis lives here.
 
+pub mod analyze_cmd;
 pub mod args;
+pub mod call_output;
 pub mod eval_cmd;
+pub mod eval_moments_cmd;
+pub mod output_target;
 pub mod score_cmd;
 pub mod setup_cmd;
 pub mod train_cmd;
@@ -22,5 +26,6 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Train(a) => train_cmd::run(a),
         args::Command::Eval(a) => eval_cmd::run(a),
         args::Command::Score(a) => score_cmd::run(a),
+        args::Command::Analyze(a) => analyze_cmd::run(a),
     }
 }

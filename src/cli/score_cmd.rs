@@ -2,21 +2,20 @@
 //! memory stays flat however many files there are. A bad file is reported
 //! with its reason and the batch goes on; the exit code says whether any failed.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::args::ScoreArgs;
+use super::call_output::{load_rules, CallOutput};
+use super::output_target::OutputTarget;
 use super::{EXIT_OK, EXIT_PARTIAL};
-use crate::analysis::{summarise_call, TurnScore};
+use crate::analysis::turn_scores;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::model::{ModelSource, SentimentModel};
-use crate::report::atomic::AtomicFile;
-use crate::report::records::{call_record, turn_records};
 use crate::report::RecordSink;
 use crate::transcript::inputs::{expand_filtered, read_bytes, Input, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadError, ReadLimits, RoleHints};
@@ -46,6 +45,7 @@ pub fn configure_threads(threads: Option<usize>) {
 pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     configure_threads(args.threads);
     let started = Instant::now();
+    let rules = load_rules(args.analysis.rules.as_deref())?;
     let source = ModelSource::parse(args.model.model.as_deref())?;
     let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
     let scorer = Scorer::new(
@@ -92,22 +92,13 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         .expect("valid template"),
     );
 
-    let (mut file_out, mut std_out) = match &args.output {
-        Some(p) => (
-            Some(AtomicFile::create(p).with_context(|| format!("cannot write {}", p.display()))?),
-            None,
-        ),
-        None => (
-            None,
-            Some(std::io::BufWriter::new(std::io::stdout().lock())),
-        ),
+    let mut target = OutputTarget::open(args.output.as_deref())?;
+    let mut sink = RecordSink::new(&mut target, args.format)?;
+    let output = CallOutput {
+        rules: &rules,
+        redact: !args.analysis.no_redact,
+        model: &model.name,
     };
-    let writer: &mut dyn Write = match (&mut file_out, &mut std_out) {
-        (Some(f), _) => f,
-        (_, Some(s)) => s,
-        _ => unreachable!(),
-    };
-    let mut sink = RecordSink::new(writer, args.format)?;
     let (mut calls, mut turns) = (0usize, 0usize);
     for chunk in inputs.chunks(FILES_PER_CHUNK) {
         let read: Vec<Result<Vec<Conversation>, ReadError>> = chunk
@@ -127,36 +118,17 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        let texts: Vec<&str> = convs
-            .iter()
-            .flat_map(|c| c.turns.iter().map(|t| t.text.as_str()))
-            .collect();
-        let unit_scores = scorer.score(&texts)?;
-        let mut offset = 0;
-        for conv in &convs {
-            let n = conv.turns.len();
-            let scores: Vec<Option<TurnScore>> = unit_scores[offset..offset + n]
-                .iter()
-                .map(|u| u.as_ref().map(TurnScore::from))
-                .collect();
-            offset += n;
-            let summary = summarise_call(&conv.turns, &scores);
-            sink.write_call(
-                &call_record(conv, &summary, &model.name),
-                &turn_records(conv, &scores),
-            )?;
+        let scored = scorer.score_calls(&convs)?;
+        for (conv, units) in convs.iter().zip(&scored) {
+            output.write(&mut sink, conv, &turn_scores(units))?;
             calls += 1;
-            turns += n;
+            turns += conv.turns.len();
         }
         bar.inc(chunk.len() as u64);
     }
     sink.finish()?;
     bar.finish_and_clear();
-    if let Some(f) = file_out {
-        f.commit().context("could not finish the output file")?;
-    } else if let Some(mut s) = std_out {
-        s.flush()?;
-    }
+    target.finish()?;
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::batching::length_batches;
 use crate::model::{ModelError, SentimentModel, TextScore};
 use crate::text::windows::{combine, windows, Wrapping};
+use crate::transcript::Conversation;
 
 #[derive(Debug, Clone)]
 pub struct ScoreOptions {
@@ -53,6 +54,23 @@ impl<'m> Scorer<'m> {
             options,
             wrap,
         }
+    }
+
+    /// Scores every turn of every call together (one set of length-sorted
+    /// batches for all of them), handing the scores back call by call.
+    pub fn score_calls(
+        &self,
+        calls: &[Conversation],
+    ) -> Result<Vec<Vec<Option<UnitScore>>>, ModelError> {
+        let texts: Vec<&str> = calls
+            .iter()
+            .flat_map(|c| c.turns.iter().map(|t| t.text.as_str()))
+            .collect();
+        let mut scores = self.score(&texts)?.into_iter();
+        Ok(calls
+            .iter()
+            .map(|c| scores.by_ref().take(c.turns.len()).collect())
+            .collect())
     }
 
     /// Scores `texts`; an empty (all-whitespace) text gets `None`.

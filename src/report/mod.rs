@@ -1,9 +1,12 @@
 //! Writers: turn the analysis into JSONL, JSON or CSV records, written
-//! atomically. They render what `analysis` produced and compute nothing new.
+//! atomically, and read calltone's own results back. They render what
+//! `analysis` produced and compute nothing new.
 
 pub mod atomic;
 pub mod records;
+pub mod saved;
 pub mod sink;
 
 pub use records::{CallRecord, TurnRecord, SCHEMA};
+pub use saved::{read_saved, SavedCall};
 pub use sink::{OutputFormat, RecordSink};

@@ -1,14 +1,17 @@
 //! The output records (schema `calltone/1`, documented in the README):
 //! one `"type": "turn"` record per turn, numbered from 0 within its call in
-//! input order, then one `"type": "call"` record per call.
+//! input order, then one `"type": "call"` record per call with its moments,
+//! metrics and categories. `calltone/2` added those three (and `anger` on
+//! customer turns) to `calltone/1`; readers accept both.
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{CallSummary, RoleSentiment, TurnScore};
+use crate::analysis::call_metrics::CallMetrics;
+use crate::analysis::{CallAnalysis, CallSummary, CategoryMatch, Moment, RoleSentiment, TurnScore};
 use crate::model::Polarity;
 use crate::transcript::{Channel, Conversation, Role};
 
-pub const SCHEMA: &str = "calltone/1";
+pub const SCHEMA: &str = "calltone/2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
@@ -33,6 +36,9 @@ pub struct TurnRecord {
     pub score: Option<f32>,
     pub intensity: Option<f32>,
     pub windows: Option<usize>,
+    /// A scored customer turn's anger (0..1) as the moments analysis read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anger: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,8 +60,14 @@ pub struct CallRecord {
     pub agent_name: Option<String>,
     pub customer: Option<RoleSentiment>,
     pub agent: Option<RoleSentiment>,
-    /// Irate moments (filled by the moments analysis; empty until then).
-    pub moments: Vec<serde_json::Value>,
+    /// Spans where the customer's anger was present or building.
+    pub moments: Vec<Moment>,
+    /// Per-call and per-speaker numbers; absent in `calltone/1` records.
+    #[serde(default)]
+    pub metrics: Option<CallMetrics>,
+    /// Rule categories the call fell into (empty without a rules file).
+    #[serde(default)]
+    pub categories: Vec<CategoryMatch>,
 }
 
 /// Unix epoch ms → `2026-03-02T09:00:40.000Z`.
@@ -65,7 +77,11 @@ pub fn iso_utc(ms: i64) -> Option<String> {
 }
 
 /// The turn records of one call.
-pub fn turn_records(conv: &Conversation, scores: &[Option<TurnScore>]) -> Vec<TurnRecord> {
+pub fn turn_records(
+    conv: &Conversation,
+    scores: &[Option<TurnScore>],
+    analysis: &CallAnalysis,
+) -> Vec<TurnRecord> {
     conv.turns
         .iter()
         .zip(scores)
@@ -88,11 +104,17 @@ pub fn turn_records(conv: &Conversation, scores: &[Option<TurnScore>]) -> Vec<Tu
             score: s.as_ref().map(|s| s.score),
             intensity: s.as_ref().map(|s| s.intensity),
             windows: s.as_ref().map(|s| s.windows),
+            anger: analysis.anger_by_turn.get(i).copied().flatten(),
         })
         .collect()
 }
 
-pub fn call_record(conv: &Conversation, summary: &CallSummary, model: &str) -> CallRecord {
+pub fn call_record(
+    conv: &Conversation,
+    summary: &CallSummary,
+    analysis: &CallAnalysis,
+    model: &str,
+) -> CallRecord {
     let duration_ms = conv
         .turns
         .iter()
@@ -113,6 +135,8 @@ pub fn call_record(conv: &Conversation, summary: &CallSummary, model: &str) -> C
         agent_name: conv.meta.get("agent_name").cloned(),
         customer: summary.customer.clone(),
         agent: summary.agent.clone(),
-        moments: Vec::new(),
+        moments: analysis.moments.clone(),
+        metrics: Some(analysis.metrics.clone()),
+        categories: analysis.categories.clone(),
     }
 }

@@ -2,6 +2,8 @@
 //! (config.json, tokenizer.json, model.safetensors) written to a temp dir.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -1,0 +1,54 @@
+//! The last steps every command shares for one call: redact what will be
+//! written, analyse, and hand the records to the sink. The model has already
+//! read the original text; from here on only the redacted copy is used, so
+//! evidence quotes never leak what the redaction removed.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::analysis::{analyse_call, summarise_call, Rules, TurnScore};
+use crate::report::records::{call_record, turn_records};
+use crate::report::RecordSink;
+use crate::text::redact::redact_conversation;
+use crate::transcript::Conversation;
+
+/// Loads `--rules FILE`, or the defaults without one.
+pub fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
+    let Some(path) = path else {
+        return Ok(Rules::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read rules file {}", path.display()))?;
+    Rules::from_toml(&text).with_context(|| format!("rules file {}", path.display()))
+}
+
+pub struct CallOutput<'a> {
+    pub rules: &'a Rules,
+    pub redact: bool,
+    pub model: &'a str,
+}
+
+impl CallOutput<'_> {
+    pub fn write<W: Write>(
+        &self,
+        sink: &mut RecordSink<W>,
+        conv: &Conversation,
+        scores: &[Option<TurnScore>],
+    ) -> std::io::Result<()> {
+        let redacted;
+        let shown = if self.redact {
+            redacted = redact_conversation(conv);
+            &redacted
+        } else {
+            conv
+        };
+        let summary = summarise_call(&shown.turns, scores);
+        let analysis = analyse_call(&shown.turns, scores, shown.channel, self.rules);
+        sink.write_call(
+            &call_record(shown, &summary, &analysis, self.model),
+            &turn_records(shown, scores, &analysis),
+        )
+    }
+}

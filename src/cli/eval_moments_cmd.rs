@@ -1,0 +1,159 @@
+//! `calltone eval --moments`: build the calm and angry test conversations
+//! (or load saved ones), score them, analyse them and print the bar.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::args::EvalArgs;
+use super::call_output::{load_rules, CallOutput};
+use super::output_target::OutputTarget;
+use crate::analysis::{analyse_call, turn_scores, TurnScore};
+use crate::engine::{ScoreOptions, Scorer};
+use crate::eval::moment_bar::{measure, MomentBar};
+use crate::eval::moment_sets::{build_sets, ANGRY_RATING};
+use crate::model::setup;
+use crate::model::{ModelSource, SentimentModel};
+use crate::report::{read_saved, OutputFormat, RecordSink};
+use crate::train::corpus::vader_dev;
+use crate::transcript::Conversation;
+
+/// The test conversations with their turns' scores.
+struct ScoredSets {
+    convs: Vec<Conversation>,
+    scores: Vec<Vec<Option<TurnScore>>>,
+    model: String,
+}
+
+fn score_sets(args: &EvalArgs) -> anyhow::Result<ScoredSets> {
+    let log = &mut std::io::stderr();
+    let dev = vader_dev(&setup::ensure_vader(log)?)?;
+    let chitchat_path = setup::ensure(&setup::CHITCHAT, log)?.join("dataset.json");
+    let chitchat: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&chitchat_path)
+            .with_context(|| format!("cannot read {}", chitchat_path.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", chitchat_path.display()))?;
+    let negatives: Vec<String> = dev
+        .into_iter()
+        .filter(|e| e.rating.is_some_and(|r| r <= ANGRY_RATING))
+        .map(|e| e.text)
+        .collect();
+    let sets = build_sets(&chitchat, &negatives, args.calm, args.angry, args.seed)
+        .map_err(anyhow::Error::msg)?;
+    let convs: Vec<Conversation> = sets.calm.into_iter().chain(sets.angry).collect();
+
+    let source = ModelSource::parse(args.model.model.as_deref())?;
+    let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+    let scorer = Scorer::new(&model, ScoreOptions::default());
+    eprintln!(
+        "calltone: scoring {} conversations ({} turns)",
+        convs.len(),
+        convs.iter().map(|c| c.turns.len()).sum::<usize>()
+    );
+    let scores = scorer
+        .score_calls(&convs)?
+        .iter()
+        .map(|u| turn_scores(u))
+        .collect();
+    Ok(ScoredSets {
+        convs,
+        scores,
+        model: model.name.clone(),
+    })
+}
+
+fn print(bar: &MomentBar) {
+    println!(
+        "calm conversations                    {}",
+        bar.calm_conversations
+    );
+    println!(
+        "  with a frustrated/irate moment      {} ({:.2}%)  [bar: <= 2%]",
+        bar.false_alarm_conversations,
+        100.0 * bar.false_alarm_rate
+    );
+    println!(
+        "  readings (one per customer side)    {} with an alarm of {} ({:.2}%)",
+        bar.false_alarm_readings,
+        bar.calm_readings,
+        100.0 * bar.false_alarm_reading_rate
+    );
+    println!(
+        "  readings with any moment (annoyed+) {}",
+        bar.calm_readings_with_any_moment
+    );
+    println!(
+        "angry conversations                   {}",
+        bar.angry_conversations
+    );
+    println!(
+        "  found, starting within one turn     {} ({:.2}%)  [bar: >= 90%]",
+        bar.detected,
+        100.0 * bar.detection_rate
+    );
+    println!(
+        "  found, within one call turn         {}",
+        bar.detected_within_one_call_turn
+    );
+    println!(
+        "  found anywhere in the angry turns   {}",
+        bar.detected_anywhere
+    );
+    let [c, a, f, i] = bar.angry_worst_severity;
+    println!("  worst severity: none {c}, annoyed {a}, frustrated {f}, irate {i}");
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    super::score_cmd::configure_threads(None);
+    let rules = load_rules(args.rules.as_deref())?;
+    let ScoredSets {
+        convs,
+        scores,
+        model,
+    } = match &args.results {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let saved = read_saved(&path.display().to_string(), &bytes)?;
+            ScoredSets {
+                model: saved.first().map(|s| s.model()).unwrap_or_default(),
+                convs: saved.iter().map(|s| s.conversation()).collect(),
+                scores: saved.iter().map(|s| s.scores()).collect(),
+            }
+        }
+        None => score_sets(&args)?,
+    };
+    if let Some(path) = &args.save_results {
+        let mut target = OutputTarget::open(Some(path))?;
+        let mut sink = RecordSink::new(&mut target, OutputFormat::Jsonl)?;
+        let out = CallOutput {
+            rules: &rules,
+            redact: false,
+            model: &model,
+        };
+        for (c, s) in convs.iter().zip(&scores) {
+            out.write(&mut sink, c, s)?;
+        }
+        sink.finish()?;
+        target.finish()?;
+    }
+    let analyses: Vec<_> = convs
+        .iter()
+        .zip(&scores)
+        .map(|(c, s)| analyse_call(&c.turns, s, c.channel, &rules))
+        .collect();
+    let bar = measure(
+        convs
+            .iter()
+            .zip(&analyses)
+            .map(|(c, a)| (c.id.as_str(), c.turns.as_slice(), a.moments.as_slice())),
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&bar)?);
+    } else {
+        println!("model                                 {model}");
+        print(&bar);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,241 @@
+//! Test sets for the moments analysis, built from the data the setup step
+//! fetches (nothing hand-picked):
+//!
+//! - **calm**: real human chit-chat (the chit-chat dataset's conversations),
+//!   each read twice, once with either participant as the customer. Any
+//!   moment of severity frustrated or above there is a false alarm.
+//! - **angry**: other chit-chat conversations whose customer turns, from a
+//!   random customer turn on, are replaced for 3–5 turns by strongly negative
+//!   human-rated sentences (VADER dev split, rating ≤ −2, never trained on).
+//!   The moment should be found, starting within one turn of the first.
+//!
+//! Conversation ids carry the truth: `calm/<id>/<a|b>` and
+//! `angry/<id>/<first angry turn>-<last angry turn>`, so saved results can be
+//! measured again (`calltone eval --moments --results FILE`).
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use crate::transcript::{Channel, Conversation, Role, Turn};
+
+/// Ratings at or below this are "strongly negative" (as in the eval's AUC).
+pub const ANGRY_RATING: f32 = -2.0;
+
+pub struct MomentSets {
+    pub calm: Vec<Conversation>,
+    pub angry: Vec<Conversation>,
+}
+
+/// One chit-chat conversation: (sender, text, epoch ms) per message.
+type Messages = Vec<(String, String, Option<i64>)>;
+
+fn messages(conv: &Value) -> Messages {
+    let mut out = Vec::new();
+    for block in conv["messages"].as_array().into_iter().flatten() {
+        for m in block.as_array().into_iter().flatten() {
+            let (Some(sender), Some(text)) = (m["sender"].as_str(), m["text"].as_str()) else {
+                continue;
+            };
+            let ms = m["timestamp"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|d| d.timestamp_millis());
+            out.push((sender.to_string(), text.to_string(), ms));
+        }
+    }
+    out
+}
+
+/// A chat with `customer` as the customer and the other participant as the agent.
+fn chat(id: String, msgs: &Messages, customer: &str) -> Conversation {
+    let first = msgs.iter().filter_map(|m| m.2).min();
+    Conversation {
+        id,
+        source: "chitchat-dataset".into(),
+        format: "chitchat".into(),
+        channel: Channel::Chat,
+        turns: msgs
+            .iter()
+            .map(|(sender, text, ms)| Turn {
+                speaker: if sender == customer {
+                    "customer"
+                } else {
+                    "agent"
+                }
+                .into(),
+                role: if sender == customer {
+                    Role::Customer
+                } else {
+                    Role::Agent
+                },
+                role_inferred: false,
+                start_ms: ms.zip(first).map(|(m, f)| (m - f).max(0) as u64),
+                end_ms: None,
+                wall_clock_ms: *ms,
+                text: text.clone(),
+            })
+            .collect(),
+        meta: Default::default(),
+    }
+}
+
+fn senders(msgs: &Messages) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (s, _, _) in msgs {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// Builds `calm_n` calm conversations (each in both orientations) and
+/// `angry_n` angry ones, deterministically from `seed`.
+pub fn build_sets(
+    chitchat: &Value,
+    negatives: &[String],
+    calm_n: usize,
+    angry_n: usize,
+    seed: u64,
+) -> Result<MomentSets, String> {
+    let obj = chitchat
+        .as_object()
+        .ok_or("the chit-chat data is not a JSON object of conversations")?;
+    if negatives.is_empty() {
+        return Err("no strongly negative sentences to build angry conversations from".into());
+    }
+    let mut ids: Vec<&String> = obj.keys().collect();
+    ids.sort();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    ids.shuffle(&mut rng);
+    // Disjoint halves: calm conversations never reappear as angry ones.
+    let (calm_ids, angry_ids) = ids.split_at(ids.len() / 2);
+
+    let mut calm = Vec::new();
+    for id in calm_ids {
+        if calm.len() >= 2 * calm_n {
+            break;
+        }
+        let msgs = messages(&obj[*id]);
+        let who = senders(&msgs);
+        if who.len() != 2 || msgs.len() < 4 {
+            continue;
+        }
+        calm.push(chat(format!("calm/{id}/a"), &msgs, &who[1]));
+        calm.push(chat(format!("calm/{id}/b"), &msgs, &who[0]));
+    }
+
+    let mut pool: Vec<&String> = negatives.iter().collect();
+    pool.shuffle(&mut rng);
+    let mut next_negative = pool.iter().cycle();
+    let mut angry = Vec::new();
+    for id in angry_ids {
+        if angry.len() >= angry_n {
+            break;
+        }
+        let msgs = messages(&obj[*id]);
+        let who = senders(&msgs);
+        if who.len() != 2 {
+            continue;
+        }
+        let customer = &who[1];
+        let customer_at: Vec<usize> = (0..msgs.len())
+            .filter(|&i| &msgs[i].0 == customer)
+            .collect();
+        let span = rng.random_range(3..=5usize);
+        if customer_at.len() < 2 + span {
+            continue;
+        }
+        let first = rng.random_range(2..=customer_at.len() - span);
+        let mut conv = chat(String::new(), &msgs, customer);
+        for &i in &customer_at[first..first + span] {
+            conv.turns[i].text = next_negative.next().expect("cycle").to_string();
+        }
+        let (a, b) = (customer_at[first], customer_at[first + span - 1]);
+        conv.id = format!("angry/{id}/{a}-{b}");
+        angry.push(conv);
+    }
+    Ok(MomentSets { calm, angry })
+}
+
+/// What an id says about a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Truth {
+    Calm { conversation: String },
+    Angry { first_turn: usize, last_turn: usize },
+}
+
+pub fn truth_of(id: &str) -> Option<Truth> {
+    let mut parts = id.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("calm"), Some(c), Some(_)) => Some(Truth::Calm {
+            conversation: c.to_string(),
+        }),
+        (Some("angry"), Some(_), Some(span)) => {
+            let (a, b) = span.split_once('-')?;
+            Some(Truth::Angry {
+                first_turn: a.parse().ok()?,
+                last_turn: b.parse().ok()?,
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Value {
+        let conv = |n: usize| {
+            let blocks: Vec<Value> = (0..n)
+                .map(|i| {
+                    serde_json::json!([{"text": format!("message {i}"), "sender": if i % 2 == 0 { "s1" } else { "s2" },
+                        "timestamp": format!("2018-05-02T19:{:02}:00Z", i)}])
+                })
+                .collect();
+            serde_json::json!({ "messages": blocks })
+        };
+        let mut m = serde_json::Map::new();
+        for i in 0..40 {
+            m.insert(format!("c{i:02}"), conv(16));
+        }
+        Value::Object(m)
+    }
+
+    #[test]
+    fn sets_are_disjoint_deterministic_and_carry_their_truth() {
+        let neg = vec!["awful".to_string(), "terrible".to_string()];
+        let s = build_sets(&data(), &neg, 5, 6, 7).unwrap();
+        assert_eq!((s.calm.len(), s.angry.len()), (10, 6));
+        let calm_ids: Vec<String> = s
+            .calm
+            .iter()
+            .map(|c| c.id.split('/').nth(1).unwrap().to_string())
+            .collect();
+        for a in &s.angry {
+            let Some(Truth::Angry {
+                first_turn,
+                last_turn,
+            }) = truth_of(&a.id)
+            else {
+                panic!("{}", a.id)
+            };
+            assert!(!calm_ids.contains(&a.id.split('/').nth(1).unwrap().to_string()));
+            let replaced: Vec<usize> = (0..a.turns.len())
+                .filter(|&i| neg.contains(&a.turns[i].text))
+                .collect();
+            assert_eq!(replaced.first(), Some(&first_turn));
+            assert_eq!(replaced.last(), Some(&last_turn));
+            assert!((3..=5).contains(&replaced.len()));
+            assert!(replaced.iter().all(|&i| a.turns[i].role == Role::Customer));
+        }
+        let again = build_sets(&data(), &neg, 5, 6, 7).unwrap();
+        assert_eq!(again.angry[0].id, s.angry[0].id);
+        // Both orientations of a calm conversation.
+        assert_eq!(s.calm[0].turns[0].role, Role::Agent);
+        assert_eq!(s.calm[1].turns[0].role, Role::Customer);
+        assert_eq!(s.calm[0].turns[1].start_ms, Some(60_000));
+    }
+}
