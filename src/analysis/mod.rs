@@ -3,14 +3,17 @@
 //! categories. No I/O, no file formats.
 
 pub mod anger;
+pub mod batch;
 pub mod call_analysis;
 pub mod call_metrics;
 pub mod call_summary;
+pub mod gates;
 pub mod lexical_cues;
 pub mod moments;
 pub mod rules;
 pub mod settings;
 pub mod timing;
+pub mod triggers;
 pub mod turn_score;
 
 pub use call_analysis::{analyse_call, CallAnalysis};

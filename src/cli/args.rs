@@ -31,6 +31,9 @@ pub enum Command {
     Score(ScoreArgs),
     /// Re-analyse saved results (moments, metrics, rule categories) without the model.
     Analyze(AnalyzeArgs),
+    /// Print the supervisor's report for saved results: worst calls, agents, categories,
+    /// what sets customers off; CSV per call and per agent; --fail-on gates for nightly jobs.
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -196,4 +199,54 @@ pub struct AnalyzeArgs {
     /// No summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportSort {
+    /// Worst moment first, then the angriest.
+    Worst,
+    /// Largest fall in customer sentiment first.
+    Shift,
+    /// Longest call first.
+    Duration,
+    /// By call id.
+    Call,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Result files written by `calltone score` or `analyze` (JSONL or JSON); several are merged.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// How many calls and phrases to list.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// Only calls handled by this agent (name or speaker label; repeatable).
+    #[arg(long, value_name = "ID")]
+    pub agent: Vec<String>,
+    /// Only calls starting at or after this time (2026-03-02 or RFC 3339); calls without
+    /// times are left out when a time filter is given.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only calls starting before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Order of the calls list.
+    #[arg(long, value_enum, default_value = "worst")]
+    pub sort: ReportSort,
+    /// Also write one CSV row per call here.
+    #[arg(long, value_name = "FILE")]
+    pub calls_csv: Option<PathBuf>,
+    /// Also write one CSV row per agent here.
+    #[arg(long, value_name = "FILE")]
+    pub agents_csv: Option<PathBuf>,
+    /// Exit with code 3 when the batch meets a condition: `irate` / `frustrated` / `annoyed`
+    /// (any call with such a moment or worse) or a share, e.g. `irate>5%` (repeatable).
+    #[arg(long, value_name = "COND")]
+    pub fail_on: Vec<String>,
+    /// Report width in columns (default: the terminal's, 100 in pipes).
+    #[arg(long, value_name = "N")]
+    pub width: Option<u16>,
 }

@@ -7,6 +7,7 @@ pub mod call_output;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
 pub mod output_target;
+pub mod report_cmd;
 pub mod score_cmd;
 pub mod setup_cmd;
 pub mod train_cmd;
@@ -19,6 +20,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_PARTIAL: u8 = 1;
 /// The command line was wrong, or the run could not start.
 pub const EXIT_USAGE: u8 = 2;
+/// A `--fail-on` condition was met (the report was still written).
+pub const EXIT_GATE: u8 = 3;
 
 pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -27,5 +30,6 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Eval(a) => eval_cmd::run(a),
         args::Command::Score(a) => score_cmd::run(a),
         args::Command::Analyze(a) => analyze_cmd::run(a),
+        args::Command::Report(a) => report_cmd::run(a),
     }
 }

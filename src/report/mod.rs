@@ -3,9 +3,11 @@
 //! `analysis` produced and compute nothing new.
 
 pub mod atomic;
+pub mod batch_csv;
 pub mod records;
 pub mod saved;
 pub mod sink;
+pub mod terminal;
 
 pub use records::{CallRecord, TurnRecord, SCHEMA};
 pub use saved::{read_saved, SavedCall};
