@@ -172,3 +172,45 @@ fn bad_results_and_bad_rules_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn score_writes_the_reports_beside_the_records() {
+    let f = fixture();
+    let input = f.root.join("call.txt");
+    std::fs::write(&input, CALL).unwrap();
+    let (records_path, html, calls_csv) = (
+        f.root.join("out.jsonl"),
+        f.root.join("report.html"),
+        f.root.join("calls.csv"),
+    );
+    let out = calltone()
+        .args([
+            "score", "-q", "--report", "--width", "90", "--model", &f.model, "-o",
+        ])
+        .arg(&records_path)
+        .arg("--html")
+        .arg(&html)
+        .arg("--calls-csv")
+        .arg(&calls_csv)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    // Records in the file, the report on standard output.
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        report.starts_with("calltone report: 1 calls, 5 turns"),
+        "{report}"
+    );
+    assert_eq!(
+        call_records(&std::fs::read(&records_path).unwrap()).len(),
+        1
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg class=\"timeline\"") && !page.contains("4111"));
+    let csv = std::fs::read_to_string(&calls_csv).unwrap();
+    assert!(
+        csv.starts_with("call_id,agent,") && csv.contains("\ncall,"),
+        "{csv}"
+    );
+}

@@ -168,6 +168,12 @@ pub struct ScoreArgs {
     pub max_turn_bytes: usize,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+    /// Also print the terminal report (to standard output when records go to a file with
+    /// -o, else to standard error). Keeps every call's analysis in memory for the report.
+    #[arg(long)]
+    pub report: bool,
+    #[command(flatten)]
+    pub report_output: ReportOutputArgs,
     /// No progress bar or summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,
@@ -214,15 +220,40 @@ pub enum ReportSort {
 }
 
 #[derive(Args, Debug)]
+pub struct ReportOutputArgs {
+    /// How many calls and phrases the terminal report lists.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// Order of the calls list.
+    #[arg(long, value_enum, default_value = "worst")]
+    pub sort: ReportSort,
+    /// Write the HTML report (one self-contained file) here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write one CSV row per call here.
+    #[arg(long, value_name = "FILE")]
+    pub calls_csv: Option<PathBuf>,
+    /// Write one CSV row per agent here.
+    #[arg(long, value_name = "FILE")]
+    pub agents_csv: Option<PathBuf>,
+    /// Exit with code 3 when the batch meets a condition: `irate` / `frustrated` / `annoyed`
+    /// (any call with such a moment or worse) or a share, e.g. `irate>5%` (repeatable).
+    #[arg(long, value_name = "COND")]
+    pub fail_on: Vec<String>,
+    /// Terminal report width in columns (default: the terminal's, 100 in pipes).
+    #[arg(long, value_name = "N")]
+    pub width: Option<u16>,
+}
+
+#[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Result files written by `calltone score` or `analyze` (JSONL or JSON); several are merged.
     #[arg(required = true, value_name = "RESULTS")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
-    /// How many calls and phrases to list.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub top: usize,
+    #[command(flatten)]
+    pub output: ReportOutputArgs,
     /// Only calls handled by this agent (name or speaker label; repeatable).
     #[arg(long, value_name = "ID")]
     pub agent: Vec<String>,
@@ -233,20 +264,4 @@ pub struct ReportArgs {
     /// Only calls starting before this time.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
-    /// Order of the calls list.
-    #[arg(long, value_enum, default_value = "worst")]
-    pub sort: ReportSort,
-    /// Also write one CSV row per call here.
-    #[arg(long, value_name = "FILE")]
-    pub calls_csv: Option<PathBuf>,
-    /// Also write one CSV row per agent here.
-    #[arg(long, value_name = "FILE")]
-    pub agents_csv: Option<PathBuf>,
-    /// Exit with code 3 when the batch meets a condition: `irate` / `frustrated` / `annoyed`
-    /// (any call with such a moment or worse) or a share, e.g. `irate>5%` (repeatable).
-    #[arg(long, value_name = "COND")]
-    pub fail_on: Vec<String>,
-    /// Report width in columns (default: the terminal's, 100 in pipes).
-    #[arg(long, value_name = "N")]
-    pub width: Option<u16>,
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::analysis::{analyse_call, summarise_call, Rules, TurnScore};
+use crate::analysis::{analyse_call, summarise_call, CallAnalysis, CallSummary, Rules, TurnScore};
 use crate::report::records::{call_record, turn_records};
 use crate::report::RecordSink;
 use crate::text::redact::redact_conversation;
@@ -30,25 +30,49 @@ pub struct CallOutput<'a> {
     pub model: &'a str,
 }
 
+/// A call ready to write or report: the conversation as it will be shown
+/// (redacted unless asked otherwise), its scores, summary and analysis.
+pub struct PreparedCall {
+    pub conv: Conversation,
+    pub scores: Vec<Option<TurnScore>>,
+    pub summary: CallSummary,
+    pub analysis: CallAnalysis,
+}
+
 impl CallOutput<'_> {
+    pub fn prepare(&self, conv: &Conversation, scores: &[Option<TurnScore>]) -> PreparedCall {
+        let shown = if self.redact {
+            redact_conversation(conv)
+        } else {
+            conv.clone()
+        };
+        let summary = summarise_call(&shown.turns, scores);
+        let analysis = analyse_call(&shown.turns, scores, shown.channel, self.rules);
+        PreparedCall {
+            conv: shown,
+            scores: scores.to_vec(),
+            summary,
+            analysis,
+        }
+    }
+
+    pub fn write_prepared<W: Write>(
+        &self,
+        sink: &mut RecordSink<W>,
+        p: &PreparedCall,
+    ) -> std::io::Result<()> {
+        sink.write_call(
+            &call_record(&p.conv, &p.summary, &p.analysis, self.model),
+            &turn_records(&p.conv, &p.scores, &p.analysis),
+        )
+    }
+
     pub fn write<W: Write>(
         &self,
         sink: &mut RecordSink<W>,
         conv: &Conversation,
         scores: &[Option<TurnScore>],
     ) -> std::io::Result<()> {
-        let redacted;
-        let shown = if self.redact {
-            redacted = redact_conversation(conv);
-            &redacted
-        } else {
-            conv
-        };
-        let summary = summarise_call(&shown.turns, scores);
-        let analysis = analyse_call(&shown.turns, scores, shown.channel, self.rules);
-        sink.write_call(
-            &call_record(shown, &summary, &analysis, self.model),
-            &turn_records(shown, scores, &analysis),
-        )
+        self.write_prepared(sink, &self.prepare(conv, scores))
     }
 }

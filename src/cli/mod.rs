@@ -8,6 +8,7 @@ pub mod eval_cmd;
 pub mod eval_moments_cmd;
 pub mod output_target;
 pub mod report_cmd;
+pub mod report_output;
 pub mod score_cmd;
 pub mod setup_cmd;
 pub mod train_cmd;

@@ -10,9 +10,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::args::ScoreArgs;
-use super::call_output::{load_rules, CallOutput};
+use super::call_output::{load_rules, CallOutput, PreparedCall};
 use super::output_target::OutputTarget;
-use super::{EXIT_OK, EXIT_PARTIAL};
+use super::report_output::{emit_reports, parse_gates, TextTo};
+use super::{EXIT_GATE, EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::turn_scores;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::model::{ModelSource, SentimentModel};
@@ -46,6 +47,15 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     configure_threads(args.threads);
     let started = Instant::now();
     let rules = load_rules(args.analysis.rules.as_deref())?;
+    let gates = parse_gates(&args.report_output)?;
+    let o = &args.report_output;
+    // A report needs every call's analysis at the end, so only then are they kept.
+    let keep_for_report = args.report
+        || o.html.is_some()
+        || o.calls_csv.is_some()
+        || o.agents_csv.is_some()
+        || !gates.is_empty();
+    let mut kept: Vec<PreparedCall> = Vec::new();
     let source = ModelSource::parse(args.model.model.as_deref())?;
     let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
     let scorer = Scorer::new(
@@ -120,7 +130,11 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         }
         let scored = scorer.score_calls(&convs)?;
         for (conv, units) in convs.iter().zip(&scored) {
-            output.write(&mut sink, conv, &turn_scores(units))?;
+            let prepared = output.prepare(conv, &turn_scores(units));
+            output.write_prepared(&mut sink, &prepared)?;
+            if keep_for_report {
+                kept.push(prepared);
+            }
             calls += 1;
             turns += conv.turns.len();
         }
@@ -129,6 +143,19 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     sink.finish()?;
     bar.finish_and_clear();
     target.finish()?;
+    let mut failed_gates = Vec::new();
+    if keep_for_report {
+        let text_to = match (args.report, args.output.is_some()) {
+            (false, _) => TextTo::Nowhere,
+            (true, true) => TextTo::Stdout,
+            (true, false) => TextTo::Stderr,
+        };
+        let refs: Vec<&PreparedCall> = kept.iter().collect();
+        failed_gates = emit_reports(&refs, o, &gates, text_to, &model.name)?;
+        for g in &failed_gates {
+            eprintln!("calltone: --fail-on {g}");
+        }
+    }
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
@@ -137,7 +164,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             failures.len()
         );
     }
-    Ok(ExitCode::from(if failures.is_empty() {
+    Ok(ExitCode::from(if !failed_gates.is_empty() {
+        EXIT_GATE
+    } else if failures.is_empty() {
         EXIT_OK
     } else {
         EXIT_PARTIAL

@@ -28,6 +28,16 @@ impl AtomicFile {
     /// Flushes, syncs and renames into place.
     pub fn commit(self) -> io::Result<()> {
         let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+        // Temporary files are private (0600); an output is an ordinary file:
+        // keep the permissions of the file it replaces, else readable by all.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::metadata(&self.target)
+                .map(|m| m.permissions())
+                .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+            tmp.as_file().set_permissions(perms)?;
+        }
         tmp.as_file().sync_all()?;
         tmp.persist(&self.target).map_err(|e| e.error)?;
         Ok(())
@@ -40,6 +50,24 @@ impl Write for AtomicFile {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.tmp.flush()
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_readable_files_not_private_temporaries() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.txt");
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(b"x").unwrap();
+        f.commit().unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
     }
 }
 

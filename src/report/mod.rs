@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod batch_csv;
+pub mod html;
 pub mod records;
 pub mod saved;
 pub mod sink;
