@@ -139,6 +139,8 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             turns += conv.turns.len();
         }
         bar.inc(chunk.len() as u64);
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        bar.set_message(format!("{turns} turns, {:.0} turns/s", turns as f64 / secs));
     }
     sink.finish()?;
     bar.finish_and_clear();
