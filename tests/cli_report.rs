@@ -153,11 +153,17 @@ fn fail_on_conditions_set_exit_code_3() {
 
 #[test]
 fn machine_outputs_match_the_golden_files() {
-    for (format, name) in [("jsonl", "analyzed.jsonl"), ("json", "analyzed.json"), ("csv", "turns.csv")] {
+    for (format, name) in [
+        ("jsonl", "analyzed.jsonl"),
+        ("json", "analyzed.json"),
+        ("csv", "turns.csv"),
+    ] {
         let out = Command::cargo_bin("calltone")
             .unwrap()
             .env("CALLTONE_HOME", "/nonexistent-calltone-home")
-            .args(["analyze", "-q", RESULTS, "--rules", RULES, "--format", format])
+            .args([
+                "analyze", "-q", RESULTS, "--rules", RULES, "--format", format,
+            ])
             .output()
             .unwrap();
         golden(name, &ok(&out));
