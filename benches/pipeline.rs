@@ -1,11 +1,17 @@
-//! Criterion benches for each stage: reading, batching, and model scoring
-//! (the last one only when `calltone setup` has fetched the encoder).
+//! Criterion benches for each stage: reading, batching, model scoring (only
+//! when `calltone setup` has fetched the encoder), redaction, analysis and
+//! writing. `calltone bench` measures the whole pipeline on a real corpus.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+use calltone::analysis::{analyse_call, summarise_call, Rules, TurnScore};
 use calltone::engine::batching::length_batches;
 use calltone::engine::{ScoreOptions, Scorer};
+use calltone::model::Polarity;
 use calltone::model::{ModelSource, SentimentModel};
+use calltone::report::records::{call_record, turn_records};
+use calltone::report::{OutputFormat, RecordSink};
+use calltone::text::redact::redact_conversation;
 use calltone::transcript::{read_conversations, ReadLimits, RoleHints};
 
 const LINES: [&str; 6] = [
@@ -85,5 +91,59 @@ fn scoring(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, read, batching, scoring);
+/// A read call with made-up scores: what analysis and writing cost per call.
+fn scored_call() -> (calltone::transcript::Conversation, Vec<Option<TurnScore>>) {
+    let text = transcript(60);
+    let conv = read_conversations(
+        "bench.txt",
+        text.as_bytes(),
+        None,
+        &ReadLimits::default(),
+        &RoleHints::default(),
+    )
+    .unwrap()
+    .remove(0);
+    let scores = (0..conv.turns.len())
+        .map(|i| {
+            let s = ((i * 37 % 19) as f32 / 9.0) - 1.0;
+            Some(TurnScore {
+                label: Polarity::Neutral,
+                negative: (-s).max(0.0),
+                neutral: 1.0 - s.abs(),
+                positive: s.max(0.0),
+                score: s,
+                intensity: 0.6 * s,
+                windows: 1,
+            })
+        })
+        .collect();
+    (conv, scores)
+}
+
+fn analyse_and_write(c: &mut Criterion) {
+    let (conv, scores) = scored_call();
+    let rules = Rules::default();
+    let mut g = c.benchmark_group("analyse");
+    g.throughput(Throughput::Elements(conv.turns.len() as u64));
+    g.bench_function("redact_60_turns", |b| b.iter(|| redact_conversation(&conv)));
+    g.bench_function("analyse_60_turns", |b| {
+        b.iter(|| analyse_call(&conv.turns, &scores, conv.channel, &rules))
+    });
+    let analysis = analyse_call(&conv.turns, &scores, conv.channel, &rules);
+    let summary = summarise_call(&conv.turns, &scores);
+    g.bench_function("write_jsonl_60_turns", |b| {
+        b.iter(|| {
+            let mut sink = RecordSink::new(Vec::new(), OutputFormat::Jsonl).unwrap();
+            sink.write_call(
+                &call_record(&conv, &summary, &analysis, "bench"),
+                &turn_records(&conv, &scores, &analysis),
+            )
+            .unwrap();
+            sink.finish().unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, read, batching, scoring, analyse_and_write);
 criterion_main!(benches);

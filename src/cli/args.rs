@@ -34,6 +34,8 @@ pub enum Command {
     /// Print the supervisor's report for saved results: worst calls, agents, categories,
     /// what sets customers off; CSV per call and per agent; --fail-on gates for nightly jobs.
     Report(ReportArgs),
+    /// Measure the pipeline's speed by stage on a corpus (default: 20,000 chit-chat messages).
+    Bench(BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -264,4 +266,26 @@ pub struct ReportArgs {
     /// Only calls starting before this time.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Transcripts to run (files or folders); default: the chit-chat conversations
+    /// fetched by `setup --data`.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// With the default corpus: how many messages, from the start of the file.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub messages: usize,
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Padded tokens per model batch.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub batch_tokens: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -3,6 +3,7 @@
 
 pub mod analyze_cmd;
 pub mod args;
+pub mod bench_cmd;
 pub mod call_output;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
@@ -32,5 +33,6 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Score(a) => score_cmd::run(a),
         args::Command::Analyze(a) => analyze_cmd::run(a),
         args::Command::Report(a) => report_cmd::run(a),
+        args::Command::Bench(a) => bench_cmd::run(a),
     }
 }

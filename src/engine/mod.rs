@@ -3,6 +3,7 @@
 //! put the scores back in input order.
 
 pub mod batching;
+pub mod ceiling;
 pub mod scorer;
 
-pub use scorer::{ScoreOptions, Scorer, UnitScore};
+pub use scorer::{ScoreOptions, ScoreStats, Scorer, UnitScore};

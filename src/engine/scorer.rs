@@ -3,8 +3,10 @@
 //! canned lines) is scored once, and results back in input order.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use serde::Serialize;
 
 use super::batching::length_batches;
 use crate::model::{ModelError, SentimentModel, TextScore};
@@ -26,6 +28,30 @@ impl Default for ScoreOptions {
             max_batch: 128,
         }
     }
+}
+
+/// What one scoring call did and where its time went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScoreStats {
+    pub texts: usize,
+    /// Texts left after identical ones were merged.
+    pub distinct: usize,
+    pub windows: usize,
+    pub batches: usize,
+    /// Tokens the model read, [CLS]/[SEP] included, padding excluded.
+    pub real_tokens: usize,
+    /// Tokens of every text as given, repeats included: the workload.
+    pub workload_tokens: usize,
+    /// Tokens including the padding of each batch to its longest row.
+    pub padded_tokens: usize,
+    #[serde(serialize_with = "seconds")]
+    pub tokenize: Duration,
+    #[serde(serialize_with = "seconds")]
+    pub infer: Duration,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
 }
 
 /// A text's combined score plus what the windows said.
@@ -75,6 +101,15 @@ impl<'m> Scorer<'m> {
 
     /// Scores `texts`; an empty (all-whitespace) text gets `None`.
     pub fn score(&self, texts: &[&str]) -> Result<Vec<Option<UnitScore>>, ModelError> {
+        Ok(self.score_with_stats(texts)?.0)
+    }
+
+    /// [`Scorer::score`], also saying where the time went (for `calltone bench`).
+    pub fn score_with_stats(
+        &self,
+        texts: &[&str],
+    ) -> Result<(Vec<Option<UnitScore>>, ScoreStats), ModelError> {
+        let started = Instant::now();
         // Identical texts are scored once.
         let mut unique: HashMap<&str, usize> = HashMap::new();
         let mut distinct: Vec<&str> = Vec::new();
@@ -110,14 +145,32 @@ impl<'m> Scorer<'m> {
             }
         }
         let lengths: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+        let tokenized = Instant::now();
+        let per_distinct: Vec<usize> = per_text
+            .iter()
+            .map(|ws| ws.iter().map(Vec::len).sum())
+            .collect();
+        let mut stats = ScoreStats {
+            workload_tokens: slot.iter().flatten().map(|&i| per_distinct[i]).sum(),
+            texts: texts.len(),
+            distinct: distinct.len(),
+            windows: rows.len(),
+            real_tokens: lengths.iter().sum(),
+            tokenize: tokenized - started,
+            ..ScoreStats::default()
+        };
         let mut window_scores: Vec<Option<TextScore>> = vec![None; rows.len()];
         for batch in length_batches(&lengths, self.options.token_budget, self.options.max_batch) {
+            stats.batches += 1;
+            stats.padded_tokens +=
+                batch.len() * batch.iter().map(|&i| lengths[i]).max().unwrap_or(0);
             let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
             let scores = self.model.score_rows(&batch_rows)?;
             for (&i, s) in batch.iter().zip(scores) {
                 window_scores[i] = Some(s);
             }
         }
+        stats.infer = tokenized.elapsed();
         let mut grouped: Vec<(Vec<TextScore>, Vec<usize>)> =
             vec![(Vec::new(), Vec::new()); distinct.len()];
         for (w, s) in window_scores.into_iter().enumerate() {
@@ -134,9 +187,10 @@ impl<'m> Scorer<'m> {
                 score: combine(&scores, &weights).expect("a text has at least one window"),
             })
             .collect();
-        Ok(slot
+        let scores = slot
             .into_iter()
             .map(|s| s.map(|i| combined[i].clone()))
-            .collect())
+            .collect();
+        Ok((scores, stats))
     }
 }

@@ -28,9 +28,9 @@ pub struct MomentSets {
 }
 
 /// One chit-chat conversation: (sender, text, epoch ms) per message.
-type Messages = Vec<(String, String, Option<i64>)>;
+pub type Messages = Vec<(String, String, Option<i64>)>;
 
-fn messages(conv: &Value) -> Messages {
+pub fn messages(conv: &Value) -> Messages {
     let mut out = Vec::new();
     for block in conv["messages"].as_array().into_iter().flatten() {
         for m in block.as_array().into_iter().flatten() {
@@ -48,7 +48,7 @@ fn messages(conv: &Value) -> Messages {
 }
 
 /// A chat with `customer` as the customer and the other participant as the agent.
-fn chat(id: String, msgs: &Messages, customer: &str) -> Conversation {
+pub fn chat(id: String, msgs: &Messages, customer: &str) -> Conversation {
     let first = msgs.iter().filter_map(|m| m.2).min();
     Conversation {
         id,
@@ -80,7 +80,7 @@ fn chat(id: String, msgs: &Messages, customer: &str) -> Conversation {
     }
 }
 
-fn senders(msgs: &Messages) -> Vec<String> {
+pub fn senders(msgs: &Messages) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (s, _, _) in msgs {
         if !out.contains(s) {

@@ -1,0 +1,269 @@
+//! `calltone bench`: the real pipeline on a corpus (default: the first
+//! 20,000 chit-chat messages, the workload the speed bar is set on), timed
+//! by stage, with throughput as a fraction of this machine's fp32 ceiling.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::args::BenchArgs;
+use super::call_output::{load_rules, CallOutput};
+use super::score_cmd::configure_threads;
+use crate::analysis::turn_scores;
+use crate::engine::ceiling::{flops_per_token, machine, Machine};
+use crate::engine::{ScoreOptions, ScoreStats, Scorer};
+use crate::eval::chitchat::read_ordered;
+use crate::eval::moment_sets::{chat, messages, senders};
+use crate::model::setup;
+use crate::model::{ModelSource, SentimentModel};
+use crate::report::{OutputFormat, RecordSink};
+use crate::transcript::inputs::{expand_filtered, read_bytes, PathFilter};
+use crate::transcript::{read_conversations, Conversation, ReadLimits, RoleHints};
+
+#[derive(Serialize)]
+struct Stages {
+    read: f64,
+    tokenize: f64,
+    infer: f64,
+    analyse: f64,
+    write: f64,
+}
+
+#[derive(Serialize)]
+struct BenchReport {
+    corpus: String,
+    model: String,
+    threads: usize,
+    calls: usize,
+    turns: usize,
+    score: ScoreStats,
+    seconds: f64,
+    turns_per_second: f64,
+    real_tokens_per_second: f64,
+    /// Tokens the model actually ran per second of the model stage (tokenize + infer).
+    model_tokens_per_second: f64,
+    padding_overhead: f64,
+    stages: Stages,
+    peak_memory_mib: Option<f64>,
+    flops_per_token: f64,
+    machine: Machine,
+    /// Tokens/s the estimated peak and the measured GEMM peak would allow.
+    ceiling_tokens_per_second: Option<f64>,
+    gemm_ceiling_tokens_per_second: f64,
+    fraction_of_ceiling: Option<f64>,
+    fraction_of_gemm_ceiling: f64,
+}
+
+/// The first `n` messages of the chit-chat conversations, whole conversations at a time.
+fn chitchat_corpus(n: usize) -> anyhow::Result<Vec<Conversation>> {
+    let dir = setup::ensure(&setup::CHITCHAT, &mut std::io::stderr())?;
+    let path = dir.join("dataset.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let all = read_ordered(&bytes).with_context(|| format!("{} is not JSON", path.display()))?;
+    let mut out = Vec::new();
+    let mut left = n;
+    for (id, conv) in &all.0 {
+        if left == 0 {
+            break;
+        }
+        let mut msgs = messages(conv);
+        msgs.truncate(left);
+        left -= msgs.len();
+        let who = senders(&msgs);
+        let customer = who.get(1).or(who.first()).cloned().unwrap_or_default();
+        out.push(chat(id.clone(), &msgs, &customer));
+    }
+    Ok(out)
+}
+
+fn files_corpus(args: &BenchArgs) -> anyhow::Result<Vec<Conversation>> {
+    let filter = PathFilter::new(&[], &[]).map_err(anyhow::Error::msg)?;
+    let (inputs, failures) = expand_filtered(&args.paths, &filter);
+    if let Some(f) = failures.first() {
+        anyhow::bail!("{f}");
+    }
+    let limits = ReadLimits::default();
+    let mut out = Vec::new();
+    for input in &inputs {
+        let bytes = read_bytes(input, limits.max_file_bytes)?;
+        out.extend(read_conversations(
+            &input.label(),
+            &bytes,
+            None,
+            &limits,
+            &RoleHints::default(),
+        )?);
+    }
+    Ok(out)
+}
+
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+fn print(r: &BenchReport) {
+    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    println!("corpus                 {}", r.corpus);
+    println!("model                  {} ({} threads)", r.model, r.threads);
+    println!(
+        "calls / turns          {} / {} ({} distinct texts, {} windows, {} batches)",
+        r.calls, r.turns, r.score.distinct, r.score.windows, r.score.batches
+    );
+    println!(
+        "real tokens            {} in the workload; {} run after repeats were merged (+{} padding: {:.1}% overhead)",
+        r.score.workload_tokens,
+        r.score.real_tokens,
+        r.score.padded_tokens - r.score.real_tokens,
+        100.0 * r.padding_overhead
+    );
+    println!(
+        "end to end             {:.2} s: {:.0} turns/s, {:.0} real tokens/s",
+        r.seconds, r.turns_per_second, r.real_tokens_per_second
+    );
+    println!(
+        "model stage            {:.0} real tokens/s (tokenize + infer)",
+        r.model_tokens_per_second
+    );
+    let s = &r.stages;
+    println!(
+        "stages (s)             read {:.2} · tokenize {:.2} · infer {:.2} · analyse {:.2} · write {:.2}",
+        s.read, s.tokenize, s.infer, s.analyse, s.write
+    );
+    if let Some(m) = r.peak_memory_mib {
+        println!("peak memory            {m:.0} MiB");
+    }
+    let m = &r.machine;
+    println!(
+        "machine                {} × {} ({}, {} GHz), {:.1} MFLOP/token",
+        m.cores,
+        m.model_name,
+        m.vector,
+        m.ghz.map_or_else(|| "?".into(), |g| format!("{g:.2}")),
+        r.flops_per_token / 1e6
+    );
+    if let (Some(c), Some(f)) = (r.ceiling_tokens_per_second, r.fraction_of_ceiling) {
+        println!(
+            "fp32 ceiling           {:.0} tokens/s ({:.0} GFLOP/s estimated): at {}",
+            c,
+            m.estimated_gflops.unwrap_or(0.0),
+            pct(f)
+        );
+    }
+    println!(
+        "GEMM ceiling           {:.0} tokens/s ({:.0} GFLOP/s measured): at {}",
+        r.gemm_ceiling_tokens_per_second,
+        m.measured_gemm_gflops,
+        pct(r.fraction_of_gemm_ceiling)
+    );
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    configure_threads(args.threads);
+    let threads = rayon::current_num_threads();
+    let source = ModelSource::parse(args.model.model.as_deref())?;
+    let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+    let rules = load_rules(None)?;
+
+    let started = Instant::now();
+    let (corpus, convs) = if args.paths.is_empty() {
+        (
+            format!("chit-chat, first {} messages", args.messages),
+            chitchat_corpus(args.messages)?,
+        )
+    } else {
+        (format!("{} paths", args.paths.len()), files_corpus(&args)?)
+    };
+    let read = started.elapsed();
+
+    let scorer = Scorer::new(
+        &model,
+        ScoreOptions {
+            token_budget: args.batch_tokens.max(64),
+            ..ScoreOptions::default()
+        },
+    );
+    let texts: Vec<&str> = convs
+        .iter()
+        .flat_map(|c| c.turns.iter().map(|t| t.text.as_str()))
+        .collect();
+    let (units, stats) = scorer.score_with_stats(&texts)?;
+
+    let t = Instant::now();
+    let output = CallOutput {
+        rules: &rules,
+        redact: true,
+        model: &model.name,
+    };
+    let mut at = 0;
+    let prepared: Vec<_> = convs
+        .iter()
+        .map(|c| {
+            let p = output.prepare(c, &turn_scores(&units[at..at + c.turns.len()]));
+            at += c.turns.len();
+            p
+        })
+        .collect();
+    let analyse = t.elapsed();
+    let t = Instant::now();
+    let mut sink = RecordSink::new(std::io::sink(), OutputFormat::Jsonl)?;
+    for p in &prepared {
+        output.write_prepared(&mut sink, p)?;
+    }
+    sink.finish()?;
+    let write = t.elapsed();
+    let total = started.elapsed();
+
+    let mean_len = stats.real_tokens as f64 / stats.windows.max(1) as f64;
+    let fpt = flops_per_token(&model.encoder.config, mean_len);
+    let m = machine(&model.encoder.config, threads);
+    let secs = |d: Duration| d.as_secs_f64();
+    // Throughput is measured on the workload (every turn's tokens, repeats
+    // included), as an outside engine scoring every turn would be.
+    let real_tps = stats.workload_tokens as f64 / secs(total).max(1e-9);
+    let ceiling = m.estimated_gflops.map(|g| g * 1e9 / fpt);
+    let gemm_ceiling = m.measured_gemm_gflops * 1e9 / fpt;
+    let report = BenchReport {
+        corpus,
+        model: model.name.clone(),
+        threads,
+        calls: convs.len(),
+        turns: texts.len(),
+        seconds: secs(total),
+        turns_per_second: texts.len() as f64 / secs(total).max(1e-9),
+        real_tokens_per_second: real_tps,
+        model_tokens_per_second: stats.real_tokens as f64
+            / (secs(stats.tokenize) + secs(stats.infer)).max(1e-9),
+        padding_overhead: stats.padded_tokens as f64 / stats.real_tokens.max(1) as f64 - 1.0,
+        stages: Stages {
+            read: secs(read),
+            tokenize: secs(stats.tokenize),
+            infer: secs(stats.infer),
+            analyse: secs(analyse),
+            write: secs(write),
+        },
+        peak_memory_mib: peak_memory_mib(),
+        flops_per_token: fpt,
+        ceiling_tokens_per_second: ceiling,
+        gemm_ceiling_tokens_per_second: gemm_ceiling,
+        fraction_of_ceiling: ceiling.map(|c| real_tps / c),
+        fraction_of_gemm_ceiling: real_tps / gemm_ceiling.max(1e-9),
+        machine: m,
+        score: stats,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,134 @@
+//! How fast this machine could run the encoder at best, to report measured
+//! throughput as a fraction of it: FLOPs per token from the model's shape,
+//! and the CPU's fp32 peak from its vector width and clock (an estimate) or
+//! from a timed matrix multiply of the encoder's own shape (a measurement).
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use serde::Serialize;
+
+use crate::model::config::EncoderConfig;
+
+/// FLOPs to run one token through the encoder: 2 per multiply-add of the
+/// linear layers, plus attention's scores and weighted sum over `seq` tokens.
+pub fn flops_per_token(c: &EncoderConfig, seq: f64) -> f64 {
+    let (h, i, l) = (
+        c.hidden_size as f64,
+        c.intermediate_size as f64,
+        c.num_layers as f64,
+    );
+    2.0 * l * (4.0 * h * h + 2.0 * h * i) + l * 4.0 * h * seq
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub model_name: String,
+    pub vector: &'static str,
+    pub ghz: Option<f64>,
+    /// fp32 FLOP per cycle per core assumed for the vector unit.
+    pub flop_per_cycle: f64,
+    /// cores × FLOP/cycle × clock, when the clock is known.
+    pub estimated_gflops: Option<f64>,
+    /// A timed GEMM of the encoder's feed-forward shape on all cores.
+    pub measured_gemm_gflops: f64,
+}
+
+fn cpuinfo() -> String {
+    std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default()
+}
+
+fn max_ghz(info: &str) -> Option<f64> {
+    let from_sysfs =
+        std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .map(|khz| khz / 1e6);
+    from_sysfs.or_else(|| {
+        info.lines()
+            .filter(|l| l.starts_with("cpu MHz"))
+            .filter_map(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+            .map(|mhz| mhz / 1000.0)
+    })
+}
+
+/// Times `a (m×k) · b (k×n)` on the CPU for about half a second.
+fn gemm_gflops(m: usize, k: usize, n: usize) -> f64 {
+    let dev = Device::Cpu;
+    let (Ok(a), Ok(b)) = (
+        Tensor::randn(0f32, 1.0, (m, k), &dev),
+        Tensor::randn(0f32, 1.0, (k, n), &dev),
+    ) else {
+        return 0.0;
+    };
+    let _ = a.matmul(&b); // warm up
+    let started = Instant::now();
+    let mut runs = 0u32;
+    while started.elapsed().as_secs_f64() < 0.5 {
+        if a.matmul(&b).is_err() {
+            return 0.0;
+        }
+        runs += 1;
+    }
+    2.0 * (m * k * n) as f64 * runs as f64 / started.elapsed().as_secs_f64() / 1e9
+}
+
+pub fn machine(c: &EncoderConfig, cores: usize) -> Machine {
+    let info = cpuinfo();
+    let flags = info
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .unwrap_or("")
+        .to_string();
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let (vector, flop_per_cycle) = if has("avx512f") {
+        ("avx512", 32.0)
+    } else if has("avx2") && has("fma") {
+        ("avx2+fma", 32.0)
+    } else if has("avx") {
+        ("avx", 16.0)
+    } else {
+        ("sse/other", 8.0)
+    };
+    let ghz = max_ghz(&info);
+    Machine {
+        cores,
+        model_name: info
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map_or_else(|| "unknown".into(), |s| s.trim().to_string()),
+        vector,
+        ghz,
+        flop_per_cycle,
+        estimated_gflops: ghz.map(|g| cores as f64 * flop_per_cycle * g),
+        measured_gemm_gflops: gemm_gflops(512, c.hidden_size, c.intermediate_size),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minilm_is_about_21_mflop_per_token() {
+        let c = EncoderConfig {
+            family: crate::model::config::Family::Bert,
+            vocab_size: 30522,
+            hidden_size: 384,
+            num_layers: 6,
+            num_heads: 12,
+            intermediate_size: 1536,
+            max_positions: 512,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            pad_token_id: 0,
+            activation: crate::model::config::Activation::Gelu,
+            labels: vec![],
+        };
+        let f = flops_per_token(&c, 0.0);
+        assert!((f - 21.23e6).abs() < 0.01e6, "{f}");
+    }
+}
