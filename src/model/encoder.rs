@@ -244,7 +244,10 @@ impl Encoder {
             .forward(&(l.attn_out.forward(&ctx)? + x)?, mode)?;
         let inner = l.ffn_in.forward(&attn)?;
         let inner = match self.config.activation {
-            Activation::Gelu => inner.gelu_erf()?,
+            Activation::Gelu => match mode {
+                Mode::Infer => super::fast_gelu::gelu_erf_infer(&inner)?,
+                Mode::Train => inner.gelu_erf()?,
+            },
             Activation::GeluTanh => inner.gelu()?,
             Activation::Relu => inner.relu()?,
         };

@@ -5,6 +5,7 @@
 pub mod adapter;
 pub mod config;
 pub mod encoder;
+pub mod fast_gelu;
 pub mod head;
 pub mod linear;
 pub mod polarity;
