@@ -30,17 +30,7 @@ fn median(mut xs: Vec<f32>) -> Option<f32> {
 }
 
 /// Each scored customer turn's anger, in call order.
-pub fn customer_anger(
-    turns: &[Turn],
-    scores: &[Option<TurnScore>],
-    channel: Channel,
-    rules: &Rules,
-) -> Vec<TurnAnger> {
-    let timings = turn_timings(turns, channel, &rules.timing);
-    customer_anger_with(turns, scores, &timings, rules)
-}
-
-fn customer_anger_with(
+fn customer_anger(
     turns: &[Turn],
     scores: &[Option<TurnScore>],
     timings: &[super::timing::TurnTiming],
@@ -90,7 +80,7 @@ pub fn analyse_call(
     rules: &Rules,
 ) -> CallAnalysis {
     let timings = turn_timings(turns, channel, &rules.timing);
-    let angers = customer_anger_with(turns, scores, &timings, rules);
+    let angers = customer_anger(turns, scores, &timings, rules);
     let moments = find_moments(turns, &angers, &rules.moments);
     let metrics = call_metrics(turns, scores, &timings, channel);
     let categories = categorise(

@@ -20,5 +20,5 @@ pub use call_analysis::{analyse_call, CallAnalysis};
 pub use call_summary::{summarise_call, CallSummary, RoleSentiment};
 pub use moments::{Moment, Severity};
 pub use rules::{CategoryMatch, Rules, RulesError};
-pub use settings::{AnalysisSettings, MomentSettings, TimingSettings};
+pub use settings::{MomentSettings, TimingSettings};
 pub use turn_score::{turn_scores, TurnScore};

@@ -95,10 +95,3 @@ impl Default for TimingSettings {
         }
     }
 }
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AnalysisSettings {
-    pub moments: MomentSettings,
-    pub timing: TimingSettings,
-}

@@ -6,34 +6,16 @@ use std::process::ExitCode;
 use super::args::AnalyzeArgs;
 use super::call_output::{load_rules, CallOutput};
 use super::output_target::OutputTarget;
+use super::saved_inputs::for_each_saved;
 use super::{EXIT_OK, EXIT_PARTIAL};
-use crate::report::{read_saved, RecordSink};
-use crate::transcript::inputs::{expand_filtered, read_bytes, PathFilter};
-
-/// Results files larger than this are refused (a night of calls is far smaller).
-const MAX_RESULTS_BYTES: u64 = 4 << 30;
+use crate::report::RecordSink;
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(args.analysis.rules.as_deref())?;
-    let filter = PathFilter::new(&[], &[]).map_err(anyhow::Error::msg)?;
-    let (inputs, mut failures) = expand_filtered(&args.paths, &filter);
-    for f in &failures {
-        eprintln!("calltone: {f}");
-    }
     let mut target = OutputTarget::open(args.output.as_deref())?;
     let mut sink = RecordSink::new(&mut target, args.format)?;
     let (mut calls, mut turns) = (0usize, 0usize);
-    for input in &inputs {
-        let saved = read_bytes(input, MAX_RESULTS_BYTES)
-            .and_then(|bytes| read_saved(&input.label(), &bytes));
-        let saved = match saved {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("calltone: {e}");
-                failures.push(e);
-                continue;
-            }
-        };
+    let (inputs, failures) = for_each_saved(&args.paths, |saved| {
         for call in &saved {
             let model = call.model();
             let output = CallOutput {
@@ -45,13 +27,14 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             calls += 1;
             turns += call.turns.len();
         }
-    }
+        Ok(())
+    })?;
     sink.finish()?;
     target.finish()?;
     if !args.quiet {
         eprintln!(
             "calltone: analysed {calls} calls, {turns} turns from {} inputs; {} failed",
-            inputs.len(),
+            inputs,
             failures.len()
         );
     }

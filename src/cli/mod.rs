@@ -10,6 +10,7 @@ pub mod eval_moments_cmd;
 pub mod output_target;
 pub mod report_cmd;
 pub mod report_output;
+pub mod saved_inputs;
 pub mod score_cmd;
 pub mod setup_cmd;
 pub mod train_cmd;

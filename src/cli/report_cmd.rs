@@ -9,12 +9,9 @@ use anyhow::Context;
 use super::args::ReportArgs;
 use super::call_output::{load_rules, CallOutput, PreparedCall};
 use super::report_output::{emit_reports, parse_gates, TextTo};
+use super::saved_inputs::for_each_saved;
 use super::{EXIT_GATE, EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::batch::CallView;
-use crate::report::read_saved;
-use crate::transcript::inputs::{expand_filtered, read_bytes, PathFilter};
-
-const MAX_RESULTS_BYTES: u64 = 4 << 30;
 
 /// `2026-03-02` (midnight UTC) or an RFC 3339 time → epoch ms.
 fn parse_time(s: &str) -> anyhow::Result<i64> {
@@ -36,36 +33,22 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let since = args.since.as_deref().map(parse_time).transpose()?;
     let until = args.until.as_deref().map(parse_time).transpose()?;
 
-    let filter = PathFilter::new(&[], &[]).map_err(anyhow::Error::msg)?;
-    let (inputs, mut failures) = expand_filtered(&args.paths, &filter);
-    for f in &failures {
-        eprintln!("calltone: {f}");
-    }
     let mut calls: Vec<PreparedCall> = Vec::new();
     let mut model = String::new();
-    for input in &inputs {
-        let saved =
-            read_bytes(input, MAX_RESULTS_BYTES).and_then(|b| read_saved(&input.label(), &b));
-        match saved {
-            Ok(saved) => {
-                for s in saved {
-                    if model.is_empty() {
-                        model = s.model();
-                    }
-                    let output = CallOutput {
-                        rules: &rules,
-                        redact: !args.analysis.no_redact,
-                        model: &model,
-                    };
-                    calls.push(output.prepare(&s.conversation(), &s.scores()));
-                }
+    let (_, failures) = for_each_saved(&args.paths, |saved| {
+        for s in saved {
+            if model.is_empty() {
+                model = s.model();
             }
-            Err(e) => {
-                eprintln!("calltone: {e}");
-                failures.push(e);
-            }
+            let output = CallOutput {
+                rules: &rules,
+                redact: !args.analysis.no_redact,
+                model: &model,
+            };
+            calls.push(output.prepare(&s.conversation(), &s.scores()));
         }
-    }
+        Ok(())
+    })?;
     let kept: Vec<&PreparedCall> = calls
         .iter()
         .filter(|c| {
