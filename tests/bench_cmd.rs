@@ -2,6 +2,10 @@
 //! promises (no speed is asserted: timings belong to benchmarks, not tests).
 //! Needs the default model (`calltone setup`).
 
+mod common;
+
+use common::cli::assert_success;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -12,12 +16,7 @@ fn bench_reports_stages_tokens_memory_and_the_ceiling() {
         .args(["bench", "examples/", "--json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["calls"], 4);
     assert_eq!(r["turns"], 38);

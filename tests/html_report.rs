@@ -5,6 +5,10 @@
 //! `.ci/run` installs Chromium; elsewhere set `CALLTONE_CHROMIUM` or put
 //! `chromium` on the PATH.
 
+mod common;
+
+use common::cli::assert_success;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
@@ -21,12 +25,7 @@ fn write_report(dir: &Path) -> PathBuf {
         .arg(&html)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     html
 }
 

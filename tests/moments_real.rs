@@ -3,6 +3,10 @@
 //! test sets (`calltone eval --moments`) stays where it was measured.
 //! Needs `calltone setup --data` (the README's test command runs it).
 
+mod common;
+
+use common::cli::assert_success;
+
 use assert_cmd::Command;
 use calltone::analysis::{analyse_call, turn_scores, Rules};
 use calltone::engine::{ScoreOptions, Scorer};
@@ -19,12 +23,7 @@ fn example_calls() -> Vec<Value> {
         .args(["score", "-q", "examples/"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -2,6 +2,10 @@
 //! `score` with the model it wrote; and `eval` of the default model on each
 //! labelled-file format. Uses the real encoder fetched by `calltone setup`.
 
+mod common;
+
+use common::cli::assert_success;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -87,12 +91,7 @@ fn train_on_own_data_then_eval_and_score_with_it() {
         .arg(&data)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["examples"], 24);
     assert!(
@@ -116,12 +115,7 @@ fn train_on_own_data_then_eval_and_score_with_it() {
         .arg(&call)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 }
 
 #[test]
@@ -141,12 +135,7 @@ fn eval_reads_tsv_jsonl_and_ratings() {
         .arg(&tsv)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["binary_examples"], 24);
     assert!(
