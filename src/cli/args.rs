@@ -79,6 +79,10 @@ pub struct TrainArgs {
     /// How many of the encoder's top layers get adapters (the rest stay frozen and cached).
     #[arg(long, default_value_t = 6)]
     pub adapt_layers: usize,
+    /// Also train on the Rotten Tomatoes critics' snippets (fresh / rotten; fetched by
+    /// `setup --data`). Only with the default data.
+    #[arg(long, conflicts_with = "data")]
+    pub rotten_tomatoes: bool,
     /// Keep only every Nth training example (quick experiments).
     #[arg(long, default_value_t = 1, hide = true)]
     pub subsample: usize,

@@ -14,6 +14,8 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
         eprintln!("vader ratings: {}", v.display());
         let c = setup::ensure(&setup::CHITCHAT, &mut err)?;
         eprintln!("chit-chat conversations: {}", c.display());
+        let r = setup::ensure(&setup::ROTTEN_TOMATOES, &mut err)?;
+        eprintln!("rotten tomatoes snippets: {}", r.display());
     }
     Ok(ExitCode::SUCCESS)
 }

