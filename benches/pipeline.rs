@@ -36,22 +36,23 @@ fn transcript(turns: usize) -> String {
         .collect()
 }
 
+/// A plain-text transcript read as `calltone score` would.
+fn read_plain(text: &str) -> Vec<calltone::transcript::Conversation> {
+    read_conversations(
+        "bench.txt",
+        text.as_bytes(),
+        None,
+        &ReadLimits::default(),
+        &RoleHints::default(),
+    )
+    .unwrap()
+}
+
 fn read(c: &mut Criterion) {
     let text = transcript(600);
     let mut g = c.benchmark_group("read");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("plain_600_turns", |b| {
-        b.iter(|| {
-            read_conversations(
-                "bench.txt",
-                text.as_bytes(),
-                None,
-                &ReadLimits::default(),
-                &RoleHints::default(),
-            )
-            .unwrap()
-        })
-    });
+    g.bench_function("plain_600_turns", |b| b.iter(|| read_plain(&text)));
     g.finish();
 }
 
@@ -93,16 +94,7 @@ fn scoring(c: &mut Criterion) {
 
 /// A read call with made-up scores: what analysis and writing cost per call.
 fn scored_call() -> (calltone::transcript::Conversation, Vec<Option<TurnScore>>) {
-    let text = transcript(60);
-    let conv = read_conversations(
-        "bench.txt",
-        text.as_bytes(),
-        None,
-        &ReadLimits::default(),
-        &RoleHints::default(),
-    )
-    .unwrap()
-    .remove(0);
+    let conv = read_plain(&transcript(60)).remove(0);
     let scores = (0..conv.turns.len())
         .map(|i| {
             let s = ((i * 37 % 19) as f32 / 9.0) - 1.0;
