@@ -59,3 +59,53 @@ fn a_long_turn_is_windowed_not_cut() {
     // The angry tail is seen: the most negative window is more negative than the calm text.
     assert!(long_s.max_negative > s[1].as_ref().unwrap().max_negative + 0.2);
 }
+
+/// The real model on every turn of the bundled examples (and a windowed
+/// long turn): calltone's fp32 kernels give the reference encoder's scores
+/// within 1e-4 on every probability and the intensity.
+#[test]
+fn fast_kernels_score_the_examples_as_the_reference_does() {
+    use calltone::model::Precision;
+    use calltone::transcript::read_conversations;
+    let mut texts: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir("examples").unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let calls = read_conversations(
+            &path.to_string_lossy(),
+            &bytes,
+            None,
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        texts.extend(
+            calls
+                .iter()
+                .flat_map(|c| c.turns.iter().map(|t| t.text.clone())),
+        );
+    }
+    texts.push("Please check the order status again, it has been weeks. ".repeat(40));
+    assert!(texts.len() > 30);
+    let reference = model();
+    let mut fast = model();
+    fast.set_precision(Precision::Fp32).unwrap();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let want = Scorer::new(&reference, ScoreOptions::default())
+        .score(&refs)
+        .unwrap();
+    let got = Scorer::new(&fast, ScoreOptions::default())
+        .score(&refs)
+        .unwrap();
+    for (t, (w, g)) in texts.iter().zip(want.iter().zip(&got)) {
+        let (w, g) = (&w.as_ref().unwrap().score, &g.as_ref().unwrap().score);
+        for (a, b) in [
+            (w.negative, g.negative),
+            (w.neutral, g.neutral),
+            (w.positive, g.positive),
+            (w.intensity, g.intensity),
+        ] {
+            assert!((a - b).abs() < 1e-4, "{t:?}: reference {a} vs fast {b}");
+        }
+    }
+}

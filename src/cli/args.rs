@@ -51,6 +51,10 @@ pub struct ModelArg {
     /// Hugging Face Hub (needs internet unless cached). Default: calltone's own model.
     #[arg(long, value_name = "PATH|ORG/NAME")]
     pub model: Option<String>,
+    /// How the encoder runs: fp32 = calltone's CPU kernels; reference = candle's
+    /// encoder (slower; what the kernels are tested against).
+    #[arg(long, value_enum, default_value_t = crate::model::Precision::Fp32)]
+    pub precision: crate::model::Precision,
 }
 
 #[derive(Args, Debug)]

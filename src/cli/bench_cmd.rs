@@ -17,7 +17,6 @@ use crate::engine::{ScoreOptions, ScoreStats, Scorer};
 use crate::eval::chitchat::read_ordered;
 use crate::eval::moment_sets::{chat, messages, senders};
 use crate::model::setup;
-use crate::model::{ModelSource, SentimentModel};
 use crate::report::{OutputFormat, RecordSink};
 use crate::transcript::inputs::{expand_filtered, read_bytes, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadLimits, RoleHints};
@@ -170,8 +169,7 @@ fn print(r: &BenchReport) {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     configure_threads(args.threads);
     let threads = rayon::current_num_threads();
-    let source = ModelSource::parse(args.model.model.as_deref())?;
-    let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+    let model = crate::cli::load_model::load_model(&args.model)?;
     let rules = load_rules(None)?;
 
     let started = Instant::now();

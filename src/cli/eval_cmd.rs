@@ -6,7 +6,6 @@ use super::args::EvalArgs;
 use crate::eval::labelled::read_labelled;
 use crate::eval::run::evaluate;
 use crate::model::setup;
-use crate::model::{ModelSource, SentimentModel};
 use crate::train::corpus::vader_dev;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -18,8 +17,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Some(p) => read_labelled(p)?,
         None => vader_dev(&setup::ensure_vader(&mut std::io::stderr())?)?,
     };
-    let source = ModelSource::parse(args.model.model.as_deref())?;
-    let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+    let model = crate::cli::load_model::load_model(&args.model)?;
     let r = evaluate(&model, &examples)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);

@@ -13,7 +13,6 @@ use crate::engine::{ScoreOptions, Scorer};
 use crate::eval::moment_bar::{measure, MomentBar};
 use crate::eval::moment_sets::{build_sets, ANGRY_RATING};
 use crate::model::setup;
-use crate::model::{ModelSource, SentimentModel};
 use crate::report::{read_saved, OutputFormat, RecordSink};
 use crate::train::corpus::vader_dev;
 use crate::transcript::Conversation;
@@ -43,8 +42,7 @@ fn score_sets(args: &EvalArgs) -> anyhow::Result<ScoredSets> {
         .map_err(anyhow::Error::msg)?;
     let convs: Vec<Conversation> = sets.calm.into_iter().chain(sets.angry).collect();
 
-    let source = ModelSource::parse(args.model.model.as_deref())?;
-    let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+    let model = crate::cli::load_model::load_model(&args.model)?;
     let scorer = Scorer::new(&model, ScoreOptions::default());
     eprintln!(
         "calltone: scoring {} conversations ({} turns)",

@@ -7,6 +7,7 @@ pub mod bench_cmd;
 pub mod call_output;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
+pub mod load_model;
 pub mod output_target;
 pub mod report_cmd;
 pub mod report_output;

@@ -16,7 +16,6 @@ use super::report_output::{emit_reports, parse_gates, TextTo};
 use super::{EXIT_GATE, EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::turn_scores;
 use crate::engine::{ScoreOptions, Scorer};
-use crate::model::{ModelSource, SentimentModel};
 use crate::report::RecordSink;
 use crate::transcript::inputs::{expand_filtered, read_bytes, Input, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadError, ReadLimits, RoleHints};
@@ -56,8 +55,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         || o.agents_csv.is_some()
         || !gates.is_empty();
     let mut kept: Vec<PreparedCall> = Vec::new();
-    let source = ModelSource::parse(args.model.model.as_deref())?;
-    let model = SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
+    let model = crate::cli::load_model::load_model(&args.model)?;
     let scorer = Scorer::new(
         &model,
         ScoreOptions {

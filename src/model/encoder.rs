@@ -20,9 +20,9 @@ pub enum Mode {
 
 #[derive(Clone)]
 pub struct Norm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f64,
+    pub(crate) weight: Tensor,
+    pub(crate) bias: Tensor,
+    pub(crate) eps: f64,
 }
 
 impl Norm {
@@ -80,10 +80,10 @@ impl Layer {
 #[derive(Clone)]
 pub struct Encoder {
     pub config: EncoderConfig,
-    word: Tensor,
-    position: Tensor,
-    token_type: Option<Tensor>,
-    embed_norm: Norm,
+    pub(crate) word: Tensor,
+    pub(crate) position: Tensor,
+    pub(crate) token_type: Option<Tensor>,
+    pub(crate) embed_norm: Norm,
     pub layers: Vec<Layer>,
 }
 
@@ -165,14 +165,19 @@ impl Encoder {
         self.word.dtype()
     }
 
-    /// Token, position and segment embeddings: `ids` `[B, T]` → `[B, T, H]`.
-    pub fn embed(&self, ids: &Tensor, mode: Mode) -> CResult<Tensor> {
-        let (_, t) = ids.dims2()?;
-        let offset = match self.config.family {
+    /// Where the first token's position embedding sits.
+    pub fn position_offset(&self) -> usize {
+        match self.config.family {
             // Right padding: real tokens sit at positions pad+1, pad+2, …
             Family::Roberta => self.config.pad_token_id as usize + 1,
             _ => 0,
-        };
+        }
+    }
+
+    /// Token, position and segment embeddings: `ids` `[B, T]` → `[B, T, H]`.
+    pub fn embed(&self, ids: &Tensor, mode: Mode) -> CResult<Tensor> {
+        let (_, t) = ids.dims2()?;
+        let offset = self.position_offset();
         let words = self.word.embedding(&ids.flatten_all()?)?.reshape(
             ids.dims()
                 .iter()

@@ -48,6 +48,13 @@ pub fn gelu_erf_slice(src: &[f32], dst: &mut [f32]) {
     }
 }
 
+/// GELU in place (the fast encoder applies it to a GEMM's output block).
+pub fn gelu_erf_in_place(v: &mut [f32]) {
+    for x in v.iter_mut() {
+        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
 struct FastGelu;
 
 impl CustomOp1 for FastGelu {

@@ -72,25 +72,32 @@ impl Head {
     }
 
     pub fn forward(&self, hidden: &Tensor, mask: &Tensor) -> CResult<HeadOutput> {
-        let first = || hidden.narrow(1, 0, 1)?.squeeze(1);
+        let first = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+        let pooled = match self {
+            Head::Calltone { .. } => mean_pool(hidden, mask)?,
+            _ => first.clone(),
+        };
+        self.forward_features(&first, &pooled)
+    }
+
+    /// The head on what it reads: the first token's hidden state `[B, H]`
+    /// and the mean over each row's tokens `[B, H]`.
+    pub fn forward_features(&self, first: &Tensor, pooled: &Tensor) -> CResult<HeadOutput> {
         Ok(match self {
-            Head::Calltone { classes, intensity } => {
-                let pooled = mean_pool(hidden, mask)?;
-                HeadOutput {
-                    logits: classes.forward(&pooled)?,
-                    intensity: Some(intensity.forward(&pooled)?.squeeze(1)?.tanh()?),
-                }
-            }
+            Head::Calltone { classes, intensity } => HeadOutput {
+                logits: classes.forward(pooled)?,
+                intensity: Some(intensity.forward(pooled)?.squeeze(1)?.tanh()?),
+            },
             Head::BertPooler { pooler, classifier } => HeadOutput {
-                logits: classifier.forward(&pooler.forward(&first()?)?.tanh()?)?,
+                logits: classifier.forward(&pooler.forward(first)?.tanh()?)?,
                 intensity: None,
             },
             Head::Roberta { dense, out_proj } => HeadOutput {
-                logits: out_proj.forward(&dense.forward(&first()?)?.tanh()?)?,
+                logits: out_proj.forward(&dense.forward(first)?.tanh()?)?,
                 intensity: None,
             },
             Head::DistilBert { pre, classifier } => HeadOutput {
-                logits: classifier.forward(&pre.forward(&first()?)?.relu()?)?,
+                logits: classifier.forward(&pre.forward(first)?.relu()?)?,
                 intensity: None,
             },
         })

@@ -5,10 +5,12 @@
 pub mod adapter;
 pub mod config;
 pub mod encoder;
+pub mod fast;
 pub mod fast_gelu;
 pub mod head;
 pub mod linear;
 pub mod polarity;
+pub mod precision;
 pub mod sentiment;
 pub mod setup;
 pub mod source;
@@ -18,6 +20,7 @@ pub mod weights;
 use std::path::{Path, PathBuf};
 
 pub use polarity::Polarity;
+pub use precision::Precision;
 pub use sentiment::{SentimentModel, TextScore};
 pub use source::ModelSource;
 

@@ -8,8 +8,10 @@ use tokenizers::Tokenizer;
 use super::adapter::{merge_lora, HeadManifest};
 use super::config::EncoderConfig;
 use super::encoder::{Encoder, Mode};
+use super::fast::FastEncoder;
 use super::head::Head;
 use super::polarity::{polarities, Polarity};
+use super::precision::Precision;
 use super::source::ModelSource;
 use super::tokenize::load_tokenizer;
 use super::weights::Weights;
@@ -52,6 +54,9 @@ pub struct SentimentModel {
     /// The longest input the model takes, special tokens included.
     pub max_tokens: usize,
     pub device: Device,
+    /// calltone's own CPU kernels, when chosen (see [`Precision`]).
+    fast: Option<FastEncoder>,
+    precision: Precision,
 }
 
 impl SentimentModel {
@@ -91,7 +96,24 @@ impl SentimentModel {
             polarity_of,
             max_tokens,
             device: device.clone(),
+            fast: None,
+            precision: Precision::Reference,
         })
+    }
+
+    /// Chooses how inference runs: calltone's kernels (fp32) or candle's
+    /// encoder as the reference. Training always uses candle's encoder.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<(), ModelError> {
+        self.fast = match precision {
+            Precision::Reference => None,
+            Precision::Fp32 => Some(FastEncoder::from_encoder(&self.encoder)?),
+        };
+        self.precision = precision;
+        Ok(())
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     pub fn pad_id(&self) -> u32 {
@@ -117,9 +139,20 @@ impl SentimentModel {
         if rows.is_empty() {
             return Ok((Vec::new(), None));
         }
-        let (ids, mask) = self.batch_tensors(rows)?;
-        let hidden = self.encoder.forward(&ids, &mask, Mode::Infer)?;
-        let out = self.head.forward(&hidden, &mask)?;
+        let out = match &self.fast {
+            Some(fast) => {
+                let pooled = fast.forward(rows)?;
+                let shape = (rows.len(), fast.hidden());
+                let first = Tensor::from_vec(pooled.first, shape, &self.device)?;
+                let mean = Tensor::from_vec(pooled.mean, shape, &self.device)?;
+                self.head.forward_features(&first, &mean)?
+            }
+            None => {
+                let (ids, mask) = self.batch_tensors(rows)?;
+                let hidden = self.encoder.forward(&ids, &mask, Mode::Infer)?;
+                self.head.forward(&hidden, &mask)?
+            }
+        };
         let probs = candle_nn::ops::softmax_last_dim(&out.logits.to_dtype(DType::F32)?)?
             .to_vec2::<f32>()?;
         let intensity = match out.intensity {

@@ -1,0 +1,14 @@
+//! The encoder's inference path on plain slices with calltone's own kernels
+//! (see DESIGN.md, speed): ragged batches (every row only as long as its
+//! text, so no padding is computed), weights packed once at load, Q/K/V as
+//! one GEMM, bias and residual fused into the GEMMs, the activation applied
+//! to each output block while it is still in cache, and attention per
+//! sequence. The candle encoder stays the reference: tests pin this path to
+//! it on random models of every supported layout and on the real one.
+
+pub mod attention;
+pub mod encoder;
+pub mod gemm;
+pub mod rows;
+
+pub use encoder::{FastEncoder, Pooled};
