@@ -14,7 +14,7 @@ use rayon::prelude::*;
 /// the fraction in [−½, ½) (relative error ≤ 3e-7 + 1e-7·|x|: erf only
 /// needs it where e^(−x²) still matters, |x| < 4).
 #[inline(always)]
-fn exp_neg(x: f32) -> f32 {
+pub fn exp_neg(x: f32) -> f32 {
     let x = x.max(-87.0);
     let t = x * std::f32::consts::LOG2_E;
     // floor(t + ½), not round(): floor maps to one vector instruction.
@@ -26,7 +26,16 @@ fn exp_neg(x: f32) -> f32 {
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
-    f32::from_bits(((i as i32 + 127) as u32) << 23) * p
+    // 2^i from i's bits: adding 1.5·2²³ puts the integer i in the low
+    // mantissa bits (|i| < 2²²), so exponent bits are integer adds and a
+    // shift. (`i as i32` is a saturating cast, which compiles to scalar code
+    // and kept the loop from vectorising.)
+    const MAGIC: f32 = 12_582_912.0;
+    let biased = (i + MAGIC)
+        .to_bits()
+        .wrapping_sub(MAGIC.to_bits())
+        .wrapping_add(127);
+    f32::from_bits(biased << 23) * p
 }
 
 /// erf by Abramowitz & Stegun 7.1.26.

@@ -6,7 +6,8 @@
 
 use rayon::prelude::*;
 
-use super::rows::{axpy, dot};
+use super::rows::{axpy, dot, sum};
+use crate::model::fast_gelu::exp_neg;
 
 /// `qkv`: `[tokens, 3·hidden]` (queries, keys, values side by side, heads
 /// contiguous inside each); `lengths`: tokens per sequence, in order;
@@ -50,12 +51,11 @@ fn one_sequence(
                 *p = dot(q, &seq[j * stride + k0..j * stride + k0 + dh]) * scale;
                 max = max.max(*p);
             }
-            let mut total = 0.0;
+            // Exponentials first and the sum apart, so the loop vectorises.
             for p in probs.iter_mut() {
-                *p = (*p - max).exp();
-                total += *p;
+                *p = exp_neg(*p - max);
             }
-            let inv = 1.0 / total;
+            let inv = 1.0 / sum(&probs);
             let o = &mut out[i * hidden + h * dh..i * hidden + (h + 1) * dh];
             for (j, &p) in probs.iter().enumerate() {
                 axpy(p * inv, &seq[j * stride + v0..j * stride + v0 + dh], o);

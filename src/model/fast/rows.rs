@@ -57,6 +57,20 @@ pub fn sum(v: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
+/// `a·b + c`: one FMA instruction where the build targets FMA; a plain
+/// multiply and add elsewhere (`mul_add` without FMA is a slow libm call).
+#[inline(always)]
+fn fmadd(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(target_feature = "fma")]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(target_feature = "fma"))]
+    {
+        a * b + c
+    }
+}
+
 /// Dot product with eight partial sums.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -65,7 +79,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut cb = b.chunks_exact(8);
     for (x, y) in (&mut ca).zip(&mut cb) {
         for i in 0..8 {
-            acc[i] += x[i] * y[i];
+            acc[i] = fmadd(x[i], y[i], acc[i]);
         }
     }
     let tail: f32 = ca
@@ -81,7 +95,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[inline]
 pub fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += s * xi;
+        *yi = fmadd(s, *xi, *yi);
     }
 }
 
