@@ -294,6 +294,14 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Print JSON instead of a table.
+    /// Also write the workload's texts here (JSON lines, one string each), to run the
+    /// same workload through another engine (benches/onnxruntime_compare.py).
+    #[arg(long, value_name = "FILE")]
+    pub texts_out: Option<PathBuf>,
+    /// Score the workload this many times and report the fastest run (shared
+    /// machines vary run to run).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
     #[arg(long)]
     pub json: bool,
 }

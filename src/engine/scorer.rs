@@ -42,7 +42,8 @@ pub struct ScoreStats {
     pub real_tokens: usize,
     /// Tokens of every text as given, repeats included: the workload.
     pub workload_tokens: usize,
-    /// Tokens including the padding of each batch to its longest row.
+    /// Tokens computed, including the padding of each batch to its longest
+    /// row where the encoder pads (the reference; calltone's kernels do not).
     pub padded_tokens: usize,
     #[serde(serialize_with = "seconds")]
     pub tokenize: Duration,
@@ -162,8 +163,11 @@ impl<'m> Scorer<'m> {
         let mut window_scores: Vec<Option<TextScore>> = vec![None; rows.len()];
         for batch in length_batches(&lengths, self.options.token_budget, self.options.max_batch) {
             stats.batches += 1;
-            stats.padded_tokens +=
-                batch.len() * batch.iter().map(|&i| lengths[i]).max().unwrap_or(0);
+            stats.padded_tokens += if self.model.pads_batches() {
+                batch.len() * batch.iter().map(|&i| lengths[i]).max().unwrap_or(0)
+            } else {
+                batch.iter().map(|&i| lengths[i]).sum()
+            };
             let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
             let scores = self.model.score_rows(&batch_rows)?;
             for (&i, s) in batch.iter().zip(scores) {

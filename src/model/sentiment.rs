@@ -112,6 +112,12 @@ impl SentimentModel {
         Ok(())
     }
 
+    /// Whether a batch is padded to its longest row (candle's encoder) or
+    /// run ragged (calltone's kernels).
+    pub fn pads_batches(&self) -> bool {
+        self.fast.is_none()
+    }
+
     pub fn precision(&self) -> Precision {
         self.precision
     }
