@@ -9,6 +9,7 @@ pub mod eval_cmd;
 pub mod eval_moments_cmd;
 pub mod load_model;
 pub mod output_target;
+pub mod peak_memory;
 pub mod report_cmd;
 pub mod report_output;
 pub mod saved_inputs;

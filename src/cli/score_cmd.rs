@@ -12,16 +12,23 @@ use rayon::prelude::*;
 use super::args::ScoreArgs;
 use super::call_output::{load_rules, CallOutput, PreparedCall};
 use super::output_target::OutputTarget;
+use super::peak_memory::peak_memory_mib;
 use super::report_output::{emit_reports, parse_gates, TextTo};
 use super::{EXIT_GATE, EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::turn_scores;
+use crate::engine::batching::call_groups;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::report::RecordSink;
-use crate::transcript::inputs::{expand_filtered, read_bytes, Input, PathFilter};
+use crate::transcript::inputs::{expand_filtered, input_chunks, read_bytes, Input, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadError, ReadLimits, RoleHints};
 
-/// Files read and scored together; bounds memory on huge batches.
-const FILES_PER_CHUNK: usize = 256;
+/// Files read together (in parallel), at most this many and about this many
+/// bytes: enough to keep the cores busy, bounded so memory stays flat.
+const FILES_PER_CHUNK: usize = 64;
+const BYTES_PER_CHUNK: u64 = 32 << 20;
+/// Turns scored and written together: enough for full, length-sorted
+/// batches, few enough that memory stays flat on a file of millions.
+const TURNS_PER_GROUP: usize = 8192;
 
 pub fn configure_threads(threads: Option<usize>) {
     let n = threads
@@ -108,7 +115,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         model: &model.name,
     };
     let (mut calls, mut turns) = (0usize, 0usize);
-    for chunk in inputs.chunks(FILES_PER_CHUNK) {
+    for chunk in input_chunks(&inputs, FILES_PER_CHUNK, BYTES_PER_CHUNK) {
         let read: Vec<Result<Vec<Conversation>, ReadError>> = chunk
             .par_iter()
             .map(|input| {
@@ -126,15 +133,19 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        let scored = scorer.score_calls(&convs)?;
-        for (conv, units) in convs.iter().zip(&scored) {
-            let prepared = output.prepare(conv, &turn_scores(units));
-            output.write_prepared(&mut sink, &prepared)?;
-            if keep_for_report {
-                kept.push(prepared);
+        let sizes: Vec<usize> = convs.iter().map(|c| c.turns.len()).collect();
+        for group in call_groups(&sizes, TURNS_PER_GROUP) {
+            let group = &convs[group];
+            let scored = scorer.score_calls(group)?;
+            for (conv, units) in group.iter().zip(&scored) {
+                let prepared = output.prepare(conv, &turn_scores(units));
+                output.write_prepared(&mut sink, &prepared)?;
+                if keep_for_report {
+                    kept.push(prepared);
+                }
+                calls += 1;
+                turns += conv.turns.len();
             }
-            calls += 1;
-            turns += conv.turns.len();
         }
         bar.inc(chunk.len() as u64);
         let secs = started.elapsed().as_secs_f64().max(1e-3);
@@ -158,8 +169,10 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
+        let memory =
+            peak_memory_mib().map_or_else(String::new, |m| format!(", peak memory {m:.0} MiB"));
         eprintln!(
-            "calltone: scored {calls} calls, {turns} turns from {} inputs in {secs:.1}s; {} failed",
+            "calltone: scored {calls} calls, {turns} turns from {} inputs in {secs:.1}s{memory}; {} failed",
             inputs.len() + unreadable_paths,
             failures.len()
         );

@@ -27,6 +27,25 @@ pub fn length_batches(lengths: &[usize], budget: usize, max_rows: usize) -> Vec<
     batches
 }
 
+/// Consecutive calls grouped so that each group holds at most `max_turns`
+/// turns (a longer call is a group of its own): scoring and writing group by
+/// group keeps memory flat however large one input file is.
+pub fn call_groups(turns_per_call: &[usize], max_turns: usize) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut start, mut turns) = (0, 0);
+    for (i, &t) in turns_per_call.iter().enumerate() {
+        if i > start && turns + t > max_turns {
+            groups.push(start..i);
+            (start, turns) = (i, 0);
+        }
+        turns += t;
+    }
+    if start < turns_per_call.len() {
+        groups.push(start..turns_per_call.len());
+    }
+    groups
+}
+
 /// Padded tokens over real tokens for a batching (1.0 = no padding).
 pub fn padding_ratio(lengths: &[usize], batches: &[Vec<usize>]) -> f64 {
     let real: usize = lengths.iter().sum();
@@ -43,6 +62,18 @@ pub fn padding_ratio(lengths: &[usize], batches: &[Vec<usize>]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn call_groups_cover_every_call_once_under_the_turn_budget() {
+        let turns = [3, 4, 10, 1, 1, 2, 0, 5];
+        let groups = call_groups(&turns, 6);
+        assert_eq!(groups, vec![0..1, 1..2, 2..3, 3..7, 7..8]);
+        let flat: Vec<usize> = groups.iter().flat_map(|g| g.clone()).collect();
+        assert_eq!(flat, (0..turns.len()).collect::<Vec<_>>());
+        assert!(call_groups(&[], 6).is_empty());
+        assert_eq!(call_groups(&[2, 2, 2], 100), vec![0..3]);
+    }
+
     use super::*;
 
     #[test]

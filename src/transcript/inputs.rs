@@ -34,6 +34,28 @@ mod tests {
         assert_eq!(names, vec!["a.json", "c.json"]);
         assert!(PathFilter::new(&["[".into()], &[]).is_err());
     }
+
+    #[test]
+    fn input_chunks_bound_files_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs: Vec<Input> = [10usize, 10, 10, 50, 5, 5, 5, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let p = dir.path().join(format!("{i}.txt"));
+                std::fs::write(&p, "x".repeat(n)).unwrap();
+                Input::File(p)
+            })
+            .collect();
+        let sizes: Vec<usize> = input_chunks(&inputs, 3, 25)
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        // 10+10 | 10 | 50 alone | 5+5+5 (three files) | 5
+        assert_eq!(sizes, vec![2, 1, 1, 3, 1]);
+        assert_eq!(input_chunks(&[Input::Stdin], 3, 25).len(), 1);
+        assert!(input_chunks(&[], 3, 25).is_empty());
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +159,31 @@ pub fn expand_filtered(paths: &[PathBuf], filter: &PathFilter) -> (Vec<Input>, V
 }
 
 /// Reads an input's bytes, refusing files over `max_bytes`.
+/// Consecutive inputs read together: at most `max_files`, and no more than
+/// about `max_bytes` by size on disk (a bigger file is a chunk of its own;
+/// standard input counts as empty). Reading chunk by chunk keeps memory flat
+/// on a night's worth of files.
+pub fn input_chunks(inputs: &[Input], max_files: usize, max_bytes: u64) -> Vec<&[Input]> {
+    let size = |i: &Input| match i {
+        Input::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        Input::Stdin => 0,
+    };
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, input) in inputs.iter().enumerate() {
+        let b = size(input);
+        if i > start && (i - start >= max_files.max(1) || bytes + b > max_bytes) {
+            chunks.push(&inputs[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += b;
+    }
+    if start < inputs.len() {
+        chunks.push(&inputs[start..]);
+    }
+    chunks
+}
+
 pub fn read_bytes(input: &Input, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
     let label = input.label();
