@@ -23,7 +23,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 redact: !args.analysis.no_redact,
                 model: &model,
             };
-            output.write(&mut sink, &call.conversation(), &call.scores())?;
+            let mut prepared = output.prepare(&call.conversation(), &call.scores());
+            // Keep where the call sat in its run, so analysed shards still merge.
+            if let Some(record) = &call.call {
+                prepared.seq = record.seq;
+                prepared.content_hash = record.content_hash.clone();
+            }
+            output.write_prepared(&mut sink, &prepared)?;
             calls += 1;
             turns += call.turns.len();
         }

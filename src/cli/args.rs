@@ -34,8 +34,24 @@ pub enum Command {
     /// Print the supervisor's report for saved results: worst calls, agents, categories,
     /// what sets customers off; CSV per call and per agent; --fail-on gates for nightly jobs.
     Report(ReportArgs),
+    /// Combine the JSONL outputs of `score --shard K/N` runs into the file one machine
+    /// would have written (same records, same order).
+    Merge(MergeArgs),
     /// Measure the pipeline's speed by stage on a corpus (default: 20,000 chit-chat messages).
     Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Shard outputs (JSONL from `calltone score --shard K/N -o ...`), in any order.
+    #[arg(required = true, value_name = "FILE")]
+    pub paths: Vec<PathBuf>,
+    /// Write the merged records here (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -137,12 +153,21 @@ pub struct ScoreArgs {
     /// Transcript files or folders (read recursively), or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Write records here (atomically) instead of standard output.
+    /// Write records here instead of standard output. The file appears only when the run
+    /// finishes (JSONL is written to FILE.partial meanwhile, which --resume continues).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Output records: jsonl (turn records, then a call record, per call), json, csv (one row per turn).
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: crate::report::OutputFormat,
+    /// Score only the calls whose id hashes to shard K of N (K from 0): run N machines on
+    /// the same inputs with K = 0..N-1, then `calltone merge` their outputs.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::engine::shard::Shard>,
+    /// Continue an interrupted run: calls already in -o FILE.partial (or FILE) with the
+    /// same call id, content and place in the input are copied, not scored again. JSONL only.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
     #[command(flatten)]
     pub model: ModelArg,
     /// Inside folders, read only files matching this glob (repeatable; e.g. '*.json').

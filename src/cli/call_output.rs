@@ -37,6 +37,9 @@ pub struct PreparedCall {
     pub scores: Vec<Option<TurnScore>>,
     pub summary: CallSummary,
     pub analysis: CallAnalysis,
+    /// Place in the whole input and content fingerprint (see `CallRecord`).
+    pub seq: Option<usize>,
+    pub content_hash: Option<String>,
 }
 
 impl CallOutput<'_> {
@@ -53,6 +56,8 @@ impl CallOutput<'_> {
             scores: scores.to_vec(),
             summary,
             analysis,
+            seq: None,
+            content_hash: None,
         }
     }
 
@@ -61,10 +66,10 @@ impl CallOutput<'_> {
         sink: &mut RecordSink<W>,
         p: &PreparedCall,
     ) -> std::io::Result<()> {
-        sink.write_call(
-            &call_record(&p.conv, &p.summary, &p.analysis, self.model),
-            &turn_records(&p.conv, &p.scores, &p.analysis),
-        )
+        let mut record = call_record(&p.conv, &p.summary, &p.analysis, self.model);
+        record.seq = p.seq;
+        record.content_hash = p.content_hash.clone();
+        sink.write_call(&record, &turn_records(&p.conv, &p.scores, &p.analysis))
     }
 
     pub fn write<W: Write>(

@@ -8,6 +8,7 @@ pub mod call_output;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
 pub mod load_model;
+pub mod merge_cmd;
 pub mod output_target;
 pub mod peak_memory;
 pub mod report_cmd;
@@ -36,6 +37,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Score(a) => score_cmd::run(a),
         args::Command::Analyze(a) => analyze_cmd::run(a),
         args::Command::Report(a) => report_cmd::run(a),
+        args::Command::Merge(a) => merge_cmd::run(a),
         args::Command::Bench(a) => bench_cmd::run(a),
     }
 }

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
@@ -17,10 +18,19 @@ use super::report_output::{emit_reports, parse_gates, TextTo};
 use super::{EXIT_GATE, EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::turn_scores;
 use crate::engine::batching::call_groups;
+use crate::engine::shard::content_hash;
 use crate::engine::{ScoreOptions, Scorer};
-use crate::report::RecordSink;
+use crate::report::resume::ResumeIndex;
+use crate::report::{OutputFormat, RecordSink};
 use crate::transcript::inputs::{expand_filtered, input_chunks, read_bytes, Input, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadError, ReadLimits, RoleHints};
+
+/// A call read and waiting to be scored, with its place in the whole input.
+struct Pending {
+    seq: usize,
+    hash: String,
+    conv: Conversation,
+}
 
 /// Files read together (in parallel), at most this many and about this many
 /// bytes: enough to keep the cores busy, bounded so memory stays flat.
@@ -107,14 +117,30 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         .expect("valid template"),
     );
 
-    let mut target = OutputTarget::open(args.output.as_deref())?;
+    let jsonl = args.format == OutputFormat::Jsonl;
+    if args.resume && (!jsonl || keep_for_report) {
+        anyhow::bail!(
+            "--resume works with JSONL records and without report outputs; \
+             run `calltone report` on the finished file instead"
+        );
+    }
+    let resume = match (&args.output, args.resume) {
+        (Some(out), true) => ResumeIndex::load(out)
+            .with_context(|| format!("cannot resume from {}.partial", out.display()))?,
+        _ => ResumeIndex::default(),
+    };
+    let mut target = if jsonl {
+        OutputTarget::open_resumable(args.output.as_deref())?
+    } else {
+        OutputTarget::open(args.output.as_deref())?
+    };
     let mut sink = RecordSink::new(&mut target, args.format)?;
     let output = CallOutput {
         rules: &rules,
         redact: !args.analysis.no_redact,
         model: &model.name,
     };
-    let (mut calls, mut turns) = (0usize, 0usize);
+    let (mut calls, mut turns, mut resumed, mut seq) = (0usize, 0usize, 0usize, 0usize);
     for chunk in input_chunks(&inputs, FILES_PER_CHUNK, BYTES_PER_CHUNK) {
         let read: Vec<Result<Vec<Conversation>, ReadError>> = chunk
             .par_iter()
@@ -123,29 +149,66 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 read_conversations(&input.label(), &bytes, args.input_format, &limits, &hints)
             })
             .collect();
-        let mut convs = Vec::new();
+        // Every call gets its place in the whole input, on every shard alike.
+        let mut calls_here: Vec<Pending> = Vec::new();
         for r in read {
             match r {
-                Ok(c) => convs.extend(c),
+                Ok(convs) => {
+                    for conv in convs {
+                        let place = seq;
+                        seq += 1;
+                        if args.shard.is_some_and(|s| !s.keeps(&conv.id)) {
+                            continue;
+                        }
+                        calls_here.push(Pending {
+                            seq: place,
+                            hash: content_hash(&conv),
+                            conv,
+                        });
+                    }
+                }
                 Err(e) => {
                     bar.suspend(|| eprintln!("calltone: {e}"));
                     failures.push(e);
                 }
             }
         }
-        let sizes: Vec<usize> = convs.iter().map(|c| c.turns.len()).collect();
+        let sizes: Vec<usize> = calls_here.iter().map(|c| c.conv.turns.len()).collect();
         for group in call_groups(&sizes, TURNS_PER_GROUP) {
-            let group = &convs[group];
-            let scored = scorer.score_calls(group)?;
-            for (conv, units) in group.iter().zip(&scored) {
-                let prepared = output.prepare(conv, &turn_scores(units));
-                output.write_prepared(&mut sink, &prepared)?;
-                if keep_for_report {
-                    kept.push(prepared);
+            let group = &calls_here[group];
+            let earlier: Vec<Option<Vec<u8>>> = group
+                .iter()
+                .map(|c| resume.records(&c.conv.id, &c.hash, c.seq))
+                .collect::<std::io::Result<_>>()?;
+            let to_score: Vec<&Conversation> = group
+                .iter()
+                .zip(&earlier)
+                .filter(|(_, e)| e.is_none())
+                .map(|(c, _)| &c.conv)
+                .collect();
+            let mut scored = scorer.score_call_refs(&to_score)?.into_iter();
+            for (call, earlier) in group.iter().zip(earlier) {
+                match earlier {
+                    Some(block) => {
+                        sink.write_jsonl_block(&block)?;
+                        resumed += 1;
+                    }
+                    None => {
+                        let units = scored.next().expect("one score list per call scored");
+                        let mut prepared = output.prepare(&call.conv, &turn_scores(&units));
+                        prepared.seq = Some(call.seq);
+                        prepared.content_hash = Some(call.hash.clone());
+                        output.write_prepared(&mut sink, &prepared)?;
+                        if keep_for_report {
+                            kept.push(prepared);
+                        }
+                    }
                 }
                 calls += 1;
-                turns += conv.turns.len();
+                turns += call.conv.turns.len();
             }
+            // A checkpoint: what an interruption leaves is whole calls, bar the last.
+            sink.flush()?;
         }
         bar.inc(chunk.len() as u64);
         let secs = started.elapsed().as_secs_f64().max(1e-3);
@@ -169,10 +232,18 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
+        let shard = args
+            .shard
+            .map_or_else(String::new, |s| format!(" (shard {s})"));
+        let resumed = if args.resume {
+            format!(", {resumed} of them copied from the interrupted run")
+        } else {
+            String::new()
+        };
         let memory =
             peak_memory_mib().map_or_else(String::new, |m| format!(", peak memory {m:.0} MiB"));
         eprintln!(
-            "calltone: scored {calls} calls, {turns} turns from {} inputs in {secs:.1}s{memory}; {} failed",
+            "calltone: scored {calls} calls{shard}{resumed}, {turns} turns from {} inputs in {secs:.1}s{memory}; {} failed",
             inputs.len() + unreadable_paths,
             failures.len()
         );

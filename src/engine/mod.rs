@@ -5,5 +5,6 @@
 pub mod batching;
 pub mod ceiling;
 pub mod scorer;
+pub mod shard;
 
 pub use scorer::{ScoreOptions, ScoreStats, Scorer, UnitScore};

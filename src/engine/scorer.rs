@@ -89,6 +89,15 @@ impl<'m> Scorer<'m> {
         &self,
         calls: &[Conversation],
     ) -> Result<Vec<Vec<Option<UnitScore>>>, ModelError> {
+        let refs: Vec<&Conversation> = calls.iter().collect();
+        self.score_call_refs(&refs)
+    }
+
+    /// [`Scorer::score_calls`] over borrowed calls.
+    pub fn score_call_refs(
+        &self,
+        calls: &[&Conversation],
+    ) -> Result<Vec<Vec<Option<UnitScore>>>, ModelError> {
         let texts: Vec<&str> = calls
             .iter()
             .flat_map(|c| c.turns.iter().map(|t| t.text.as_str()))

@@ -8,7 +8,7 @@ use tokenizers::Tokenizer;
 use super::adapter::{merge_lora, HeadManifest};
 use super::config::EncoderConfig;
 use super::encoder::{Encoder, Mode};
-use super::fast::FastEncoder;
+use super::fast::{FastEncoder, FastHead};
 use super::head::Head;
 use super::polarity::{polarities, Polarity};
 use super::precision::Precision;
@@ -55,7 +55,7 @@ pub struct SentimentModel {
     pub max_tokens: usize,
     pub device: Device,
     /// calltone's own CPU kernels, when chosen (see [`Precision`]).
-    fast: Option<FastEncoder>,
+    fast: Option<(FastEncoder, FastHead)>,
     precision: Precision,
 }
 
@@ -106,7 +106,10 @@ impl SentimentModel {
     pub fn set_precision(&mut self, precision: Precision) -> Result<(), ModelError> {
         self.fast = match precision {
             Precision::Reference => None,
-            Precision::Fp32 => Some(FastEncoder::from_encoder(&self.encoder)?),
+            Precision::Fp32 => Some((
+                FastEncoder::from_encoder(&self.encoder)?,
+                FastHead::from_head(&self.head)?,
+            )),
         };
         self.precision = precision;
         Ok(())
@@ -145,20 +148,13 @@ impl SentimentModel {
         if rows.is_empty() {
             return Ok((Vec::new(), None));
         }
-        let out = match &self.fast {
-            Some(fast) => {
-                let pooled = fast.forward(rows)?;
-                let shape = (rows.len(), fast.hidden());
-                let first = Tensor::from_vec(pooled.first, shape, &self.device)?;
-                let mean = Tensor::from_vec(pooled.mean, shape, &self.device)?;
-                self.head.forward_features(&first, &mean)?
-            }
-            None => {
-                let (ids, mask) = self.batch_tensors(rows)?;
-                let hidden = self.encoder.forward(&ids, &mask, Mode::Infer)?;
-                self.head.forward(&hidden, &mask)?
-            }
-        };
+        if let Some((encoder, head)) = &self.fast {
+            let pooled = encoder.forward(rows)?;
+            return Ok(head.forward(&pooled, encoder.hidden()));
+        }
+        let (ids, mask) = self.batch_tensors(rows)?;
+        let hidden = self.encoder.forward(&ids, &mask, Mode::Infer)?;
+        let out = self.head.forward(&hidden, &mask)?;
         let probs = candle_nn::ops::softmax_last_dim(&out.logits.to_dtype(DType::F32)?)?
             .to_vec2::<f32>()?;
         let intensity = match out.intensity {

@@ -5,7 +5,9 @@
 pub mod atomic;
 pub mod batch_csv;
 pub mod html;
+pub mod merge;
 pub mod records;
+pub mod resume;
 pub mod saved;
 pub mod sink;
 pub mod terminal;

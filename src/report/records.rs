@@ -68,6 +68,13 @@ pub struct CallRecord {
     /// Rule categories the call fell into (empty without a rules file).
     #[serde(default)]
     pub categories: Vec<CategoryMatch>,
+    /// The call's place in the whole input (0, 1, …), the same on every
+    /// shard: `calltone merge` restores the single-machine order from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<usize>,
+    /// Fingerprint of the call's content, for `score --resume`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
 }
 
 /// Unix epoch ms → `2026-03-02T09:00:40.000Z`.
@@ -138,5 +145,7 @@ pub fn call_record(
         moments: analysis.moments.clone(),
         metrics: Some(analysis.metrics.clone()),
         categories: analysis.categories.clone(),
+        seq: None,
+        content_hash: None,
     }
 }

@@ -124,6 +124,19 @@ impl<W: Write> RecordSink<W> {
         Ok(())
     }
 
+    /// Records already in JSONL form (a call copied from an earlier run).
+    pub fn write_jsonl_block(&mut self, block: &[u8]) -> io::Result<()> {
+        debug_assert_eq!(self.format, OutputFormat::Jsonl);
+        self.out.write_all(block)?;
+        self.calls_written += 1;
+        Ok(())
+    }
+
+    /// Pushes what is buffered to the writer (a checkpoint between groups).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Closes the document and hands back the writer.
     pub fn finish(mut self) -> io::Result<W> {
         if self.format == OutputFormat::Json {

@@ -9,6 +9,8 @@
 pub mod attention;
 pub mod encoder;
 pub mod gemm;
+pub mod head;
 pub mod rows;
 
 pub use encoder::{FastEncoder, Pooled};
+pub use head::FastHead;
