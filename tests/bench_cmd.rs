@@ -42,3 +42,55 @@ fn bench_reports_stages_tokens_memory_and_the_ceiling() {
     assert!(r["machine"]["measured_gemm_gflops"].as_f64().unwrap() > 0.0);
     assert!(r["fraction_of_gemm_ceiling"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_stream_reports_per_turn_latency() {
+    let out = Command::cargo_bin("calltone")
+        .unwrap()
+        .args(["bench", "examples/", "--stream", "--json"])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["calls"], 4);
+    assert_eq!(r["turns"], 38);
+    let l = &r["latency_ms"];
+    let q: Vec<f64> = ["p50", "p90", "p99", "max"]
+        .iter()
+        .map(|k| l[k].as_f64().unwrap())
+        .collect();
+    assert!(q[0] > 0.0 && q.windows(2).all(|w| w[0] <= w[1]), "{l}");
+    assert!(r["turns_per_second"].as_f64().unwrap() > 0.0);
+    // The irate and the ends-badly examples each raise an alert as they stream.
+    assert_eq!(r["alerts"], 2, "{r}");
+}
+
+#[test]
+fn bench_writes_the_workload_for_other_engines_and_keeps_the_fastest_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let texts = dir.path().join("w.jsonl");
+    let out = Command::cargo_bin("calltone")
+        .unwrap()
+        .args([
+            "bench",
+            "examples/",
+            "--json",
+            "--repeat",
+            "2",
+            "--texts-out",
+        ])
+        .arg(&texts)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let lines: Vec<String> = std::fs::read_to_string(&texts)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 38);
+    assert!(lines.iter().any(|t| t.contains("third time I'm calling")));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Ragged batches: nothing computed beyond the real tokens.
+    assert_eq!(r["score"]["padded_tokens"], r["score"]["real_tokens"]);
+}

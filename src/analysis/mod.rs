@@ -9,6 +9,7 @@ pub mod call_metrics;
 pub mod call_summary;
 pub mod gates;
 pub mod lexical_cues;
+pub mod live;
 pub mod moments;
 pub mod rules;
 pub mod settings;

@@ -34,11 +34,49 @@ pub enum Command {
     /// Print the supervisor's report for saved results: worst calls, agents, categories,
     /// what sets customers off; CSV per call and per agent; --fail-on gates for nightly jobs.
     Report(ReportArgs),
+    /// Watch live calls: read turns as JSONL on standard input (each with a call_id) and
+    /// write an alert line the moment a customer turns irate, and when they recover.
+    Stream(StreamArgs),
     /// Combine the JSONL outputs of `score --shard K/N` runs into the file one machine
     /// would have written (same records, same order).
     Merge(MergeArgs),
     /// Measure the pipeline's speed by stage on a corpus (default: 20,000 chit-chat messages).
     Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StreamArgs {
+    #[command(flatten)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    /// Alert when a moment reaches this severity.
+    #[arg(long, value_enum, default_value = "irate", value_name = "SEVERITY")]
+    pub alert_at: AlertLevel,
+    /// Close a call after this many seconds without a new turn (a call may also be
+    /// closed with a line {"call_id": ..., "event": "end"}).
+    #[arg(long, default_value_t = 900.0, value_name = "SECONDS")]
+    pub idle_timeout: f64,
+    /// At most this many open calls; beyond it the longest idle one is closed.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_calls: usize,
+    /// Turns kept per call for the analysis (older ones fall out of the window).
+    #[arg(long, default_value_t = 1_000, value_name = "N")]
+    pub max_turns: usize,
+    /// Refuse turns longer than this many bytes.
+    #[arg(long, default_value_t = 64 << 10, value_name = "BYTES")]
+    pub max_turn_bytes: usize,
+    /// Worker threads for the model (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// The severities an alert can be raised at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlertLevel {
+    Annoyed,
+    Frustrated,
+    Irate,
 }
 
 #[derive(Args, Debug)]
@@ -323,6 +361,11 @@ pub struct BenchArgs {
     /// same workload through another engine (benches/onnxruntime_compare.py).
     #[arg(long, value_name = "FILE")]
     pub texts_out: Option<PathBuf>,
+    /// Measure `calltone stream` instead: the corpus's turns arrive one at a time,
+    /// calls interleaved, and each is scored and analysed as it comes; reports
+    /// per-turn latency (p50, p99, max).
+    #[arg(long)]
+    pub stream: bool,
     /// Score the workload this many times and report the fastest run (shared
     /// machines vary run to run).
     #[arg(long, default_value_t = 1, value_name = "N")]

@@ -171,6 +171,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         (format!("{} paths", args.paths.len()), files_corpus(&args)?)
     };
     let read = started.elapsed();
+    if args.stream {
+        let r = super::bench_stream::run(&model, &rules, &convs, corpus)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            super::bench_stream::print(&r);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
 
     let scorer = Scorer::new(
         &model,

@@ -4,6 +4,7 @@
 pub mod analyze_cmd;
 pub mod args;
 pub mod bench_cmd;
+pub mod bench_stream;
 pub mod call_output;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
@@ -16,6 +17,7 @@ pub mod report_output;
 pub mod saved_inputs;
 pub mod score_cmd;
 pub mod setup_cmd;
+pub mod stream_cmd;
 pub mod train_cmd;
 
 use std::process::ExitCode;
@@ -37,6 +39,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Score(a) => score_cmd::run(a),
         args::Command::Analyze(a) => analyze_cmd::run(a),
         args::Command::Report(a) => report_cmd::run(a),
+        args::Command::Stream(a) => stream_cmd::run(a),
         args::Command::Merge(a) => merge_cmd::run(a),
         args::Command::Bench(a) => bench_cmd::run(a),
     }

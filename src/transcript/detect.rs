@@ -273,7 +273,8 @@ fn agent_meta(turns: &[Turn]) -> std::collections::BTreeMap<String, String> {
     meta
 }
 
-fn channel_of(format: Format, turns: &[Turn]) -> Channel {
+/// Voice, chat or unknown, from the format and what the turns' times say.
+pub fn channel_of(format: Format, turns: &[Turn]) -> Channel {
     let timed_without_durations =
         turns.iter().any(|t| t.start_ms.is_some()) && turns.iter().all(|t| t.end_ms.is_none());
     if matches!(format, Format::Zendesk | Format::Intercom | Format::Twilio)

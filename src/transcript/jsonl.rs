@@ -48,8 +48,46 @@ fn seconds(v: Option<&Value>, field: &str, line: usize) -> Result<Option<u64>, S
     }
 }
 
+/// One JSONL turn object (line `n`) → its call id and turn.
+pub fn turn_from_json(
+    v: &Value,
+    n: usize,
+    max_turn_bytes: usize,
+) -> Result<(Option<String>, Turn), String> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("line {n}: expected a JSON object"))?;
+    let text = match obj.get("text") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) => String::new(),
+        Some(_) => return Err(format!("line {n}: \"text\" is not a string")),
+        None => return Err(format!("line {n}: missing \"text\"")),
+    };
+    if text.len() > max_turn_bytes {
+        return Err(format!(
+            "line {n}: a turn longer than {max_turn_bytes} bytes (limit --max-turn-bytes)"
+        ));
+    }
+    let speaker = obj.get("speaker").and_then(label_of).unwrap_or_default();
+    let given = role_field(obj.get("role"));
+    let role = given.unwrap_or_else(|| role_from_label(&speaker).unwrap_or(Role::Unknown));
+    let call_id = obj.get("call_id").and_then(label_of);
+    let turn = Turn {
+        speaker,
+        role,
+        role_inferred: false,
+        wall_clock_ms: None,
+        start_ms: seconds(obj.get("start"), "start", n)?,
+        end_ms: seconds(obj.get("end"), "end", n)?,
+        text,
+    };
+    Ok((call_id, turn))
+}
+
 pub fn parse(text: &str, max_turn_bytes: usize) -> Result<Calls, String> {
     let mut calls: Calls = Vec::new();
+    // Call id → its place in `calls` (a file of thousands of calls).
+    let mut index: std::collections::HashMap<Option<String>, usize> = Default::default();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         let line = raw.trim();
@@ -58,36 +96,13 @@ pub fn parse(text: &str, max_turn_bytes: usize) -> Result<Calls, String> {
         }
         let v: Value =
             serde_json::from_str(line).map_err(|e| format!("line {n}: not JSON: {e}"))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| format!("line {n}: expected a JSON object"))?;
-        let text = match obj.get("text") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) => String::new(),
-            Some(_) => return Err(format!("line {n}: \"text\" is not a string")),
-            None => return Err(format!("line {n}: missing \"text\"")),
-        };
-        if text.len() > max_turn_bytes {
-            return Err(format!(
-                "line {n}: a turn longer than {max_turn_bytes} bytes (limit --max-turn-bytes)"
-            ));
-        }
-        let speaker = obj.get("speaker").and_then(label_of).unwrap_or_default();
-        let given = role_field(obj.get("role"));
-        let role = given.unwrap_or_else(|| role_from_label(&speaker).unwrap_or(Role::Unknown));
-        let call_id = obj.get("call_id").and_then(label_of);
-        let turn = Turn {
-            speaker,
-            role,
-            role_inferred: false,
-            wall_clock_ms: None,
-            start_ms: seconds(obj.get("start"), "start", n)?,
-            end_ms: seconds(obj.get("end"), "end", n)?,
-            text,
-        };
-        match calls.iter_mut().find(|(id, _)| *id == call_id) {
-            Some((_, turns)) => turns.push(turn),
-            None => calls.push((call_id, vec![turn])),
+        let (call_id, turn) = turn_from_json(&v, n, max_turn_bytes)?;
+        match index.get(&call_id) {
+            Some(&at) => calls[at].1.push(turn),
+            None => {
+                index.insert(call_id.clone(), calls.len());
+                calls.push((call_id, vec![turn]));
+            }
         }
     }
     if calls.is_empty() {
