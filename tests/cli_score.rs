@@ -275,3 +275,35 @@ fn include_exclude_and_size_limit() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn devices_and_precisions_this_build_cannot_run_are_refused_clearly() {
+    let f = fixture();
+    let input = f.root.join("c.jsonl");
+    std::fs::write(&input, "{\"speaker\":\"agent\",\"text\":\"thanks\"}\n").unwrap();
+    let run = |extra: &[&str]| {
+        calltone()
+            .args(["score", "--model", &f.model])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    if !cfg!(feature = "cuda") {
+        let out = run(&["--device", "cuda:1"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--features cuda"));
+    }
+    let out = run(&["--precision", "bf16", "--device", "cpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a GPU"));
+    let out = run(&["--device", "quantum"]);
+    assert_eq!(out.status.code(), Some(2));
+    // auto on a machine without a GPU: the CPU, fp32 kernels, same records as reference.
+    let auto = run(&[]);
+    let reference = run(&["--device", "cpu", "--precision", "reference"]);
+    assert_success(&auto);
+    assert_success(&reference);
+    let negative = |o: &std::process::Output| records(&o.stdout)[0]["negative"].as_f64().unwrap();
+    assert!((negative(&auto) - negative(&reference)).abs() < 1e-4);
+}

@@ -105,10 +105,14 @@ pub struct ModelArg {
     /// Hugging Face Hub (needs internet unless cached). Default: calltone's own model.
     #[arg(long, value_name = "PATH|ORG/NAME")]
     pub model: Option<String>,
-    /// How the encoder runs: fp32 = calltone's CPU kernels; reference = candle's
-    /// encoder (slower; what the kernels are tested against).
-    #[arg(long, value_enum, default_value_t = crate::model::Precision::Fp32)]
+    /// Number format: auto = fp32 with calltone's kernels on the CPU, bf16 on CUDA, f16
+    /// on Metal; reference = candle's fp32 encoder (what the kernels are tested against).
+    #[arg(long, value_enum, default_value_t = crate::model::Precision::Auto)]
     pub precision: crate::model::Precision,
+    /// Where the model runs: auto (a GPU if this build has one and finds one, else the
+    /// CPU), cpu, cuda, cuda:N, metal. GPUs need a build with --features cuda / metal.
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: crate::model::device::DeviceChoice,
 }
 
 #[derive(Args, Debug)]

@@ -1,21 +1,33 @@
-//! Loads the model a command names, with the precision it asks for.
+//! Loads the model a command names, on the device and in the precision it
+//! asks for.
 
 use crate::cli::args::ModelArg;
+use crate::model::device;
 use crate::model::fast::FastEncoder;
 use crate::model::{ModelSource, Precision, SentimentModel};
 
-/// `--model` and `--precision` → a ready model. A model calltone's kernels
-/// cannot run (say, tanh-GELU) falls back to the reference encoder with a
-/// notice rather than failing.
+/// `--model`, `--device` and `--precision` → a ready model. `auto` device
+/// falls back to the CPU (with a notice when this is a GPU build); a model
+/// calltone's CPU kernels cannot run (say, tanh-GELU) falls back to the
+/// reference encoder with a notice rather than failing.
 pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
     let source = ModelSource::parse(arg.model.as_deref())?;
-    let mut model =
-        SentimentModel::load(&source, candle_core::DType::F32, &candle_core::Device::Cpu)?;
-    let mut precision = arg.precision;
-    if precision != Precision::Reference {
+    let (device, notice) = device::open(arg.device)?;
+    if let Some(n) = notice {
+        eprintln!("calltone: {n}");
+    }
+    let mut precision = arg.precision.resolve(&device);
+    if device.is_cpu() && matches!(precision, Precision::Bf16 | Precision::F16) {
+        anyhow::bail!(
+            "--precision {precision} needs a GPU: on this CPU it would run slower than fp32 \
+             (candle widens bf16/f16 to f32 for every matmul); use fp32"
+        );
+    }
+    let mut model = SentimentModel::load(&source, precision.dtype(), &device)?;
+    if precision == Precision::Fp32 && device.is_cpu() {
         if let Some(why) = FastEncoder::unsupported(&model.encoder) {
             eprintln!(
-                "calltone: {precision} kernels cannot run {} ({why}); using the reference encoder",
+                "calltone: calltone's kernels cannot run {} ({why}); using the reference encoder",
                 model.name
             );
             precision = Precision::Reference;

@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod config;
+pub mod device;
 pub mod encoder;
 pub mod fast;
 pub mod fast_gelu;

@@ -7,17 +7,50 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Precision {
-    /// calltone's fp32 CPU kernels: ragged batches, packed weights, fused bias.
+    /// The best for the device: fp32 kernels on the CPU, bf16 on CUDA, f16 on Metal.
     #[default]
+    Auto,
+    /// fp32: calltone's CPU kernels (ragged batches, packed weights, fused bias), or
+    /// candle's fp32 on a GPU.
     Fp32,
+    /// bf16 weights and activations (GPU only: on CPUs without bf16 units candle widens
+    /// bf16 to f32 and runs slower than fp32).
+    Bf16,
+    /// f16 weights and activations (GPU only).
+    F16,
     /// candle's encoder, fp32, padded batches: the reference the kernels are tested against.
     Reference,
+}
+
+impl Precision {
+    /// What `auto` means on a device: the fastest choice measured (CPU) or
+    /// expected (GPU tensor cores run bf16/f16, not fp32, at full rate).
+    pub fn resolve(self, device: &candle_core::Device) -> Precision {
+        match (self, device) {
+            (Precision::Auto, candle_core::Device::Cuda(_)) => Precision::Bf16,
+            (Precision::Auto, candle_core::Device::Metal(_)) => Precision::F16,
+            (Precision::Auto, candle_core::Device::Cpu) => Precision::Fp32,
+            (p, _) => p,
+        }
+    }
+
+    /// The dtype the weights are loaded in.
+    pub fn dtype(self) -> candle_core::DType {
+        match self {
+            Precision::Bf16 => candle_core::DType::BF16,
+            Precision::F16 => candle_core::DType::F16,
+            _ => candle_core::DType::F32,
+        }
+    }
 }
 
 impl fmt::Display for Precision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Precision::Auto => "auto",
             Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
             Precision::Reference => "reference",
         })
     }

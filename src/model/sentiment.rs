@@ -101,15 +101,17 @@ impl SentimentModel {
         })
     }
 
-    /// Chooses how inference runs: calltone's kernels (fp32) or candle's
-    /// encoder as the reference. Training always uses candle's encoder.
+    /// Chooses how inference runs: calltone's kernels (fp32 on the CPU) or
+    /// candle's encoder (the reference, and every GPU precision; the dtype
+    /// is chosen at load). Training always uses candle's encoder.
     pub fn set_precision(&mut self, precision: Precision) -> Result<(), ModelError> {
-        self.fast = match precision {
-            Precision::Reference => None,
-            Precision::Fp32 => Some((
+        // calltone's kernels are the CPU's fp32 path; everything else is candle's.
+        self.fast = match (precision, &self.device) {
+            (Precision::Fp32, Device::Cpu) => Some((
                 FastEncoder::from_encoder(&self.encoder)?,
                 FastHead::from_head(&self.head)?,
             )),
+            _ => None,
         };
         self.precision = precision;
         Ok(())
