@@ -145,6 +145,10 @@ pub struct TrainArgs {
     /// `setup --data`). Only with the default data.
     #[arg(long, conflicts_with = "data")]
     pub rotten_tomatoes: bool,
+    /// Instead of training: average these heads (same settings, different seeds: a model
+    /// soup) into --output, then measure it on the dev split. Repeat for each head.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "rotten_tomatoes"])]
+    pub average: Vec<PathBuf>,
     /// Keep only every Nth training example (quick experiments).
     #[arg(long, default_value_t = 1, hide = true)]
     pub subsample: usize,

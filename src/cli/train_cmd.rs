@@ -13,6 +13,7 @@ use crate::model::setup::{self, ENCODER, VADER};
 use crate::model::{ModelSource, SentimentModel};
 use crate::train::corpus::{read_rotten_tomatoes, vader_split};
 use crate::train::fit::{fit, TrainOptions};
+use crate::train::soup::average_heads;
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr();
@@ -55,12 +56,33 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         ..TrainOptions::default()
     };
-    let outcome = fit(&files, &train, &opts, &args.output, &mut err)?;
-    eprintln!(
-        "train: done in {:.0}s, head written to {}",
-        outcome.seconds,
-        outcome.head_dir.display()
-    );
+    let (seconds, final_loss, soup_of) = if args.average.is_empty() {
+        let outcome = fit(&files, &train, &opts, &args.output, &mut err)?;
+        eprintln!(
+            "train: done in {:.0}s, head written to {}",
+            outcome.seconds,
+            outcome.head_dir.display()
+        );
+        (outcome.seconds, Some(outcome.final_loss), None)
+    } else {
+        average_heads(&args.average, &args.output)?;
+        eprintln!(
+            "train: averaged {} heads into {}",
+            args.average.len(),
+            args.output.display()
+        );
+        let sources: Vec<serde_json::Value> = args
+            .average
+            .iter()
+            .map(|d| {
+                std::fs::read_to_string(d.join("provenance.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_else(|| json!({"dir": d.display().to_string()}))
+            })
+            .collect();
+        (0.0, None, Some(sources))
+    };
     let metrics = if dev.is_empty() {
         None
     } else {
@@ -86,9 +108,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                     "model_safetensors_sha256": setup::ENCODER_SHA256},
         "data": data_desc,
         "train_examples": train.len(),
-        "options": opts,
-        "seconds": outcome.seconds,
-        "final_loss": outcome.final_loss,
+        // A soup's own settings are its sources' (in soup_of).
+        "options": if soup_of.is_some() { json!(null) } else { json!(opts) },
+        "seconds": seconds,
+        "final_loss": final_loss,
+        "soup_of": soup_of,
         "dev_metrics": metrics,
         "command": std::env::args().collect::<Vec<_>>().join(" "),
     });
