@@ -9,15 +9,21 @@ use common::cli::assert_success;
 use assert_cmd::Command;
 use serde_json::Value;
 
-#[test]
-fn bench_reports_stages_tokens_memory_and_the_ceiling() {
+/// `calltone bench examples/ --json ARGS...`: its report, after checking it succeeded.
+fn bench_json(args: &[&str]) -> Value {
     let out = Command::cargo_bin("calltone")
         .unwrap()
         .args(["bench", "examples/", "--json"])
+        .args(args)
         .output()
         .unwrap();
     assert_success(&out);
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn bench_reports_stages_tokens_memory_and_the_ceiling() {
+    let r = bench_json(&[]);
     assert_eq!(r["calls"], 4);
     assert_eq!(r["turns"], 38);
     let score = &r["score"];
@@ -45,13 +51,7 @@ fn bench_reports_stages_tokens_memory_and_the_ceiling() {
 
 #[test]
 fn bench_stream_reports_per_turn_latency() {
-    let out = Command::cargo_bin("calltone")
-        .unwrap()
-        .args(["bench", "examples/", "--stream", "--json"])
-        .output()
-        .unwrap();
-    assert_success(&out);
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = bench_json(&["--stream"]);
     assert_eq!(r["calls"], 4);
     assert_eq!(r["turns"], 38);
     let l = &r["latency_ms"];
@@ -69,20 +69,8 @@ fn bench_stream_reports_per_turn_latency() {
 fn bench_writes_the_workload_for_other_engines_and_keeps_the_fastest_run() {
     let dir = tempfile::tempdir().unwrap();
     let texts = dir.path().join("w.jsonl");
-    let out = Command::cargo_bin("calltone")
-        .unwrap()
-        .args([
-            "bench",
-            "examples/",
-            "--json",
-            "--repeat",
-            "2",
-            "--texts-out",
-        ])
-        .arg(&texts)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    let texts_arg = texts.to_str().unwrap();
+    let r = bench_json(&["--repeat", "2", "--texts-out", texts_arg]);
     let lines: Vec<String> = std::fs::read_to_string(&texts)
         .unwrap()
         .lines()
@@ -90,7 +78,6 @@ fn bench_writes_the_workload_for_other_engines_and_keeps_the_fastest_run() {
         .collect();
     assert_eq!(lines.len(), 38);
     assert!(lines.iter().any(|t| t.contains("third time I'm calling")));
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     // Ragged batches: nothing computed beyond the real tokens.
     assert_eq!(r["score"]["padded_tokens"], r["score"]["real_tokens"]);
 }

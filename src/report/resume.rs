@@ -116,6 +116,9 @@ impl ResumeIndex {
     /// The records written earlier for this call (its turn records and call
     /// record, as bytes), if its content and place in the input are unchanged.
     pub fn records(&self, call_id: &str, hash: &str, seq: usize) -> io::Result<Option<Vec<u8>>> {
+        if self.blocks.is_empty() {
+            return Ok(None); // not resuming: no key to build per call
+        }
         let Some(b) = self.blocks.get(&(call_id.to_string(), hash.to_string())) else {
             return Ok(None);
         };
