@@ -149,6 +149,13 @@ pub struct TrainArgs {
     /// soup) into --output, then measure it on the dev split. Repeat for each head.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "rotten_tomatoes"])]
     pub average: Vec<PathBuf>,
+    /// Train on the hard labels even where the individual ratings are known
+    /// (default: soft class targets for the items raters split on).
+    #[arg(long)]
+    pub hard_labels: bool,
+    /// The same length-sorted batches every epoch (default: new batches each epoch).
+    #[arg(long)]
+    pub fixed_batches: bool,
     /// Keep only every Nth training example (quick experiments).
     #[arg(long, default_value_t = 1, hide = true)]
     pub subsample: usize,

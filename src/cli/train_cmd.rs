@@ -54,6 +54,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         lora_rank: args.rank,
         adapt_layers: args.adapt_layers,
         seed: args.seed,
+        soft_labels: !args.hard_labels,
+        fixed_batches: args.fixed_batches,
         ..TrainOptions::default()
     };
     let (seconds, final_loss, soup_of) = if args.average.is_empty() {

@@ -15,6 +15,10 @@ pub struct Example {
     pub label: Polarity,
     /// The human mean rating on -4..+4, when the data has one.
     pub rating: Option<f32>,
+    /// How likely each class (negative, neutral, positive) would be the label
+    /// if the raters were drawn again, when the individual ratings are known;
+    /// `None` when the label is taken as certain.
+    pub class_target: Option<[f32; 3]>,
 }
 
 /// Ratings inside this band around zero count as neutral.
@@ -147,6 +151,7 @@ pub fn read_labelled(path: &Path) -> Result<Vec<Example>, LabelledError> {
                 text,
                 label,
                 rating,
+                class_target: None,
             }
         })
         .collect())

@@ -99,6 +99,15 @@ pub const VADER_FILES: [&str; 4] = [
     "nytEditorialSnippets_GroundTruth.txt",
 ];
 
+/// Each item's individual ratings (for soft training labels on the items
+/// raters split on). Training works without them (hard labels).
+pub const VADER_RATER_FILES: [&str; 4] = [
+    "tweets_anonDataRatings.txt",
+    "amazonReviewSnippets_anonDataRatings.txt",
+    "movieReviewSnippets_anonDataRatings.txt",
+    "nytEditorialSnippets_anonDataRatings.txt",
+];
+
 /// `$CALLTONE_HOME`, else `$XDG_CACHE_HOME/calltone`, else `~/.cache/calltone`.
 pub fn cache_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("CALLTONE_HOME").filter(|p| !p.is_empty()) {
@@ -293,10 +302,13 @@ fn extract_member(archive: &Path, member: &str, out: &Path, sdist: bool) -> Resu
     }
 }
 
-/// Unpacks VADER's inner tarball's ground-truth files next to it.
+/// Unpacks VADER's inner tarball's ground-truth files and individual ratings
+/// next to it.
 pub fn ensure_vader(log: &mut dyn Write) -> Result<PathBuf, ModelError> {
     let dir = ensure(&VADER, log)?;
-    if VADER_FILES.iter().all(|f| dir.join(f).is_file()) {
+    let wanted = |n: &str| VADER_FILES.contains(&n) || VADER_RATER_FILES.contains(&n);
+    let all = VADER_FILES.iter().chain(&VADER_RATER_FILES);
+    if all.clone().all(|f| dir.join(f).is_file()) {
         return Ok(dir);
     }
     let inner = dir.join("hutto_ICWSM_2014.tar.gz");
@@ -313,14 +325,14 @@ pub fn ensure_vader(log: &mut dyn Write) -> Result<PathBuf, ModelError> {
             .map_err(bad)?
             .file_name()
             .map(|n| n.to_string_lossy().into_owned());
-        if let Some(name) = name.filter(|n| VADER_FILES.contains(&n.as_str())) {
+        if let Some(name) = name.filter(|n| wanted(n)) {
             let tmp = dir.join(format!("{name}.tmp"));
             let mut out = fs::File::create(&tmp).map_err(|e| ModelError::io(&tmp, e))?;
             std::io::copy(&mut entry, &mut out).map_err(|e| ModelError::io(&tmp, e))?;
             fs::rename(&tmp, dir.join(&name)).map_err(|e| ModelError::io(&tmp, e))?;
         }
     }
-    for f in VADER_FILES {
+    for f in all {
         if !dir.join(f).is_file() {
             return Err(ModelError::BadFile {
                 path: inner.clone(),

@@ -3,9 +3,10 @@
 //! -4..+4). The dev split, never trained on, is the second half by id order of
 //! the tweets and the Amazon snippets.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use crate::eval::labelled::{polarity_of_rating, Example};
+use crate::eval::labelled::{polarity_of_rating, Example, NEUTRAL_BAND};
 use crate::model::Polarity;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +43,7 @@ pub fn read_ground_truth(path: &Path) -> Result<Vec<Rated>, CorpusError> {
         else {
             return Err(err(format!("line {}: expected id, rating and text", n + 1)));
         };
-        let id: Vec<u64> = id
-            .split('_')
-            .map(|p| p.trim().parse().unwrap_or(0))
-            .collect();
+        let id = parse_id(id);
         let rating: f32 = rating
             .trim()
             .parse()
@@ -60,12 +58,93 @@ pub fn read_ground_truth(path: &Path) -> Result<Vec<Rated>, CorpusError> {
     Ok(rows)
 }
 
-fn example(r: &Rated) -> Example {
+fn example(r: &Rated, spread: &RaterSpread) -> Example {
     Example {
         text: r.text.clone(),
         label: polarity_of_rating(r.rating),
         rating: Some(r.rating),
+        class_target: spread
+            .get(&r.id)
+            .map(|&(sd, n)| class_chances(r.rating, sd, n)),
     }
+}
+
+/// Each item's spread of individual ratings: standard deviation and number of
+/// raters, by id.
+pub type RaterSpread = HashMap<Vec<u64>, (f32, usize)>;
+
+/// Reads VADER's `*_anonDataRatings.txt`: `id<TAB>mean<TAB>sd<TAB>[r1, r2, …]`.
+pub fn read_rater_spread(path: &Path) -> Result<RaterSpread, CorpusError> {
+    let err = |reason: String| CorpusError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_start_matches('\u{feff}').trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(4, '\t').collect();
+        let [id, _mean, sd, list] = parts[..] else {
+            return Err(err(format!(
+                "line {}: expected id, mean, sd and ratings",
+                n + 1
+            )));
+        };
+        let sd: f32 = sd
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("line {}: bad standard deviation {sd:?}", n + 1)))?;
+        let raters = list.split(',').filter(|r| !r.trim().is_empty()).count();
+        out.insert(parse_id(id), (sd, raters));
+    }
+    Ok(out)
+}
+
+/// The chance that each class (negative, neutral, positive) would be the label
+/// if the item were rated again by as many people: the mean of `n` ratings
+/// with spread `sd` varies by about `sd / √n` (normal approximation), and the
+/// label is that mean's band (±NEUTRAL_BAND). Items far from a band edge keep
+/// a near-certain label; items on an edge, where raters split, get a soft one
+/// instead of a coin-flip hard label.
+pub fn class_chances(mean: f32, sd: f32, n: usize) -> [f32; 3] {
+    let se = sd as f64 / (n.max(1) as f64).sqrt();
+    if se <= 1e-6 {
+        let mut t = [0.0; 3];
+        t[polarity_of_rating(mean).index()] = 1.0;
+        return t;
+    }
+    let band = NEUTRAL_BAND as f64;
+    let m = mean as f64;
+    let positive = normal_cdf((m - band) / se);
+    let negative = normal_cdf((-band - m) / se);
+    let neutral = (1.0 - positive - negative).max(0.0);
+    [negative as f32, neutral as f32, positive as f32]
+}
+
+/// Φ(z) through erf (Abramowitz & Stegun 7.1.26, error < 1.5e-7).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+fn parse_id(id: &str) -> Vec<u64> {
+    id.split('_')
+        .map(|p| p.trim().parse().unwrap_or(0))
+        .collect()
 }
 
 pub struct Split {
@@ -77,16 +156,23 @@ pub struct Split {
 pub fn vader_split(dir: &Path) -> Result<Split, CorpusError> {
     let mut train = Vec::new();
     let mut dev = Vec::new();
-    for (file, has_dev) in [
-        ("tweets_GroundTruth.txt", true),
-        ("amazonReviewSnippets_GroundTruth.txt", true),
-        ("movieReviewSnippets_GroundTruth.txt", false),
-        ("nytEditorialSnippets_GroundTruth.txt", false),
+    for (name, has_dev) in [
+        ("tweets", true),
+        ("amazonReviewSnippets", true),
+        ("movieReviewSnippets", false),
+        ("nytEditorialSnippets", false),
     ] {
-        let rows = read_ground_truth(&dir.join(file))?;
+        let rows = read_ground_truth(&dir.join(format!("{name}_GroundTruth.txt")))?;
+        // Older caches may lack the individual ratings: hard labels then.
+        let spread_file = dir.join(format!("{name}_anonDataRatings.txt"));
+        let spread = if spread_file.is_file() {
+            read_rater_spread(&spread_file)?
+        } else {
+            RaterSpread::new()
+        };
         let half = if has_dev { rows.len() / 2 } else { rows.len() };
-        train.extend(rows[..half].iter().map(example));
-        dev.extend(rows[half..].iter().map(example));
+        train.extend(rows[..half].iter().map(|r| example(r, &spread)));
+        dev.extend(rows[half..].iter().map(|r| example(r, &spread)));
     }
     Ok(Split { train, dev })
 }
@@ -123,6 +209,7 @@ pub fn read_rotten_tomatoes(path: &Path) -> Result<Vec<Example>, CorpusError> {
                 text: text.to_string(),
                 label,
                 rating: None,
+                class_target: None,
             });
         }
     }
@@ -161,6 +248,64 @@ mod tests {
         assert_eq!(ex[1].text, "Dull, and far too long.");
         assert_eq!(ex[1].label, Polarity::Negative);
         assert!(read_rotten_tomatoes(&dir.path().join("missing.bz2")).is_err());
+    }
+
+    #[test]
+    fn rater_spread_reads_sd_and_rater_count_past_the_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.txt");
+        std::fs::write(
+            &p,
+            "\u{feff}1_1\t-0.9\t0.76811\t[0, -1, 0, -2]\r\n1_2\t-0.15\t0.65\t[0, 0, -3]\r\n",
+        )
+        .unwrap();
+        let spread = read_rater_spread(&p).unwrap();
+        assert_eq!(spread[&vec![1, 1]], (0.76811, 4));
+        assert_eq!(spread[&vec![1, 2]], (0.65, 3));
+        std::fs::write(&p, "1\t0.5\tnot-a-number\t[1]\n").unwrap();
+        let e = read_rater_spread(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("line 1") && e.contains("standard deviation"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn class_chances_are_soft_only_near_a_band_edge() {
+        // Far from the edges: the hard label, nearly certain.
+        let clear = class_chances(2.5, 1.0, 20);
+        assert!(clear[2] > 0.999, "{clear:?}");
+        let clear_neg = class_chances(-1.8, 0.8, 20);
+        assert!(clear_neg[0] > 0.999, "{clear_neg:?}");
+        // On the positive edge, raters split: about half positive, half neutral.
+        let edge = class_chances(0.5, 1.0, 20);
+        assert!((edge[2] - 0.5).abs() < 1e-3, "{edge:?}");
+        assert!((edge[1] - 0.5).abs() < 1e-3, "{edge:?}");
+        // More raters: a firmer label for the same mean.
+        assert!(class_chances(0.7, 1.0, 90)[2] > class_chances(0.7, 1.0, 20)[2]);
+        // Always a distribution; no spread gives the hard label.
+        for (m, sd, n) in [(0.0, 0.5, 20), (-0.6, 2.0, 10), (3.9, 0.1, 95)] {
+            let t = class_chances(m, sd, n);
+            assert!((t.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{t:?}");
+            assert!(t.iter().all(|&p| (0.0..=1.0).contains(&p)), "{t:?}");
+        }
+        assert_eq!(class_chances(-0.2, 0.0, 20), [0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn normal_cdf_matches_known_values() {
+        for (z, want) in [
+            (0.0, 0.5),
+            (1.0, 0.841_344_7),
+            (-1.96, 0.024_997_9),
+            (3.0, 0.998_650_1),
+        ] {
+            assert!(
+                (normal_cdf(z) - want).abs() < 1e-6,
+                "Φ({z}) = {}",
+                normal_cdf(z)
+            );
+        }
     }
 
     #[test]

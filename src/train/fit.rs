@@ -6,6 +6,13 @@
 //!
 //! Loss: cross-entropy on negative / neutral / positive, plus a weighted
 //! squared error between the intensity output and the human mean rating / 4.
+//! Where the individual ratings are known, the class target is soft: the
+//! chance of each class if the raters were drawn again (`class_chances`), so
+//! an item raters split on does not teach a coin-flip label with full weight.
+//!
+//! Batches: each epoch shuffles the examples, sorts pools of 64 batches by
+//! length (little padding) and shuffles the batches, so every epoch sees new
+//! batch mixes.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -47,6 +54,10 @@ pub struct TrainOptions {
     pub intensity_weight: f64,
     pub dropout: f64,
     pub seed: u64,
+    /// Soft class targets from the rater spread (where known).
+    pub soft_labels: bool,
+    /// The same length-sorted batches every epoch (the pre-2026-12 recipe).
+    pub fixed_batches: bool,
 }
 
 impl Default for TrainOptions {
@@ -62,6 +73,8 @@ impl Default for TrainOptions {
             intensity_weight: 1.0,
             dropout: 0.1,
             seed: 20261124,
+            soft_labels: true,
+            fixed_batches: false,
         }
     }
 }
@@ -262,7 +275,17 @@ pub fn fit(
         started.elapsed().as_secs_f64()
     );
 
-    let label_ids: Vec<u32> = train.iter().map(|e| e.label.index() as u32).collect();
+    let class_targets: Vec<[f32; 3]> = train
+        .iter()
+        .map(|e| match e.class_target {
+            Some(t) if opts.soft_labels => t,
+            _ => {
+                let mut t = [0.0; 3];
+                t[e.label.index()] = 1.0;
+                t
+            }
+        })
+        .collect();
     let ratings: Vec<(f32, f32)> = train
         .iter()
         .map(|e| match e.rating {
@@ -271,8 +294,8 @@ pub fn fit(
         })
         .collect();
 
-    let batches: Vec<Vec<usize>> = order.chunks(opts.batch_size).map(|c| c.to_vec()).collect();
-    let total_steps = batches.len() * opts.epochs;
+    let fixed: Vec<Vec<usize>> = order.chunks(opts.batch_size).map(|c| c.to_vec()).collect();
+    let total_steps = fixed.len() * opts.epochs;
     let params = ParamsAdamW {
         lr: opts.learning_rate,
         weight_decay: 0.01,
@@ -285,13 +308,18 @@ pub fn fit(
     let train_start = Instant::now();
     let mut last_loss = f64::NAN;
     for epoch in 0..opts.epochs {
-        let mut epoch_batches = batches.clone();
-        epoch_batches.shuffle(&mut rng);
+        let epoch_batches = if opts.fixed_batches {
+            let mut b = fixed.clone();
+            b.shuffle(&mut rng);
+            b
+        } else {
+            bucketed_batches(&lengths, opts.batch_size, &mut rng)
+        };
         for batch in &epoch_batches {
             let lr = if step < warmup {
                 opts.learning_rate * (step + 1) as f64 / warmup as f64
             } else {
-                opts.learning_rate * (total_steps - step) as f64
+                opts.learning_rate * total_steps.saturating_sub(step) as f64
                     / (total_steps - warmup).max(1) as f64
             };
             adam.set_learning_rate(lr);
@@ -307,11 +335,14 @@ pub fn fit(
             let pooled = dropout(&mean_pool(&hidden, &mask)?, opts.dropout, &mut rng)?;
             let logits = model.classes.forward(&pooled)?;
             let targets = Tensor::from_vec(
-                batch.iter().map(|&i| label_ids[i]).collect::<Vec<_>>(),
-                batch.len(),
+                batch
+                    .iter()
+                    .flat_map(|&i| class_targets[i])
+                    .collect::<Vec<f32>>(),
+                (batch.len(), class_targets[0].len()),
                 &dev,
             )?;
-            let ce = candle_nn::loss::cross_entropy(&logits, &targets)?;
+            let ce = soft_cross_entropy(&logits, &targets)?;
             let inten = model
                 .intensity
                 .forward(&pooled)?
@@ -357,6 +388,28 @@ pub fn fit(
     })
 }
 
+/// Cross-entropy against target distributions (one-hot targets give the
+/// usual cross-entropy): mean over rows of −Σ target · log softmax(logits).
+fn soft_cross_entropy(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+    let rows = logits.dim(0)? as f64;
+    (logp * targets)?.sum_all()?.affine(-1.0 / rows, 0.0)
+}
+
+/// One epoch's batches: examples shuffled, each pool of 64 batches sorted by
+/// length (so a batch pads little), then the batches shuffled.
+fn bucketed_batches(lengths: &[usize], batch_size: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.shuffle(rng);
+    let mut batches = Vec::new();
+    for pool in order.chunks_mut(batch_size * 64) {
+        pool.sort_by_key(|&i| lengths[i]);
+        batches.extend(pool.chunks(batch_size).map(|c| c.to_vec()));
+    }
+    batches.shuffle(rng);
+    batches
+}
+
 fn save(
     model: &Trainable,
     files: &ModelFiles,
@@ -391,4 +444,83 @@ fn save(
     std::fs::write(&tmp, json + "\n").map_err(|e| ModelError::io(&tmp, e))?;
     std::fs::rename(&tmp, out_dir.join(HEAD_MANIFEST)).map_err(|e| ModelError::io(out_dir, e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soft_cross_entropy_on_one_hot_targets_is_cross_entropy() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let logits: Vec<f32> = (0..24).map(|_| rng.random::<f32>() * 6.0 - 3.0).collect();
+        let labels: Vec<u32> = (0..8).map(|_| rng.random_range(0..3)).collect();
+        let mut one_hot = vec![0f32; 24];
+        for (r, &l) in labels.iter().enumerate() {
+            one_hot[r * 3 + l as usize] = 1.0;
+        }
+        let dev = Device::Cpu;
+        let logits = Tensor::from_vec(logits, (8, 3), &dev).unwrap();
+        let targets = Tensor::from_vec(one_hot, (8, 3), &dev).unwrap();
+        let ours = soft_cross_entropy(&logits, &targets)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let labels = Tensor::from_vec(labels, 8, &dev).unwrap();
+        let theirs = candle_nn::loss::cross_entropy(&logits, &labels)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((ours - theirs).abs() < 1e-5, "{ours} vs {theirs}");
+    }
+
+    #[test]
+    fn soft_targets_are_learned_as_given() {
+        // The loss is smallest where softmax(logits) equals the target.
+        let dev = Device::Cpu;
+        let target = Tensor::from_vec(vec![0.2f32, 0.3, 0.5], (1, 3), &dev).unwrap();
+        let loss_at = |p: [f32; 3]| {
+            let logits = Tensor::from_vec(p.map(f32::ln).to_vec(), (1, 3), &dev).unwrap();
+            soft_cross_entropy(&logits, &target)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        let best = loss_at([0.2, 0.3, 0.5]);
+        assert!(best < loss_at([0.1, 0.3, 0.6]));
+        assert!(best < loss_at([0.3, 0.3, 0.4]));
+        assert!(best < loss_at([0.0001, 0.0001, 0.9998]));
+    }
+
+    #[test]
+    fn bucketed_batches_cover_every_example_once_and_change_each_epoch() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let lengths: Vec<usize> = (0..5_000).map(|_| rng.random_range(3..96)).collect();
+        let first = bucketed_batches(&lengths, 32, &mut rng);
+        let second = bucketed_batches(&lengths, 32, &mut rng);
+        for batches in [&first, &second] {
+            // As many batches as fixed chunks (the learning-rate schedule counts on it).
+            assert_eq!(batches.len(), lengths.len().div_ceil(32));
+            let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+            seen.sort();
+            assert_eq!(seen, (0..lengths.len()).collect::<Vec<_>>());
+            assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= 32));
+        }
+        assert_ne!(first, second);
+        // Sorted pools: a batch spans a narrow length range on average.
+        let spread: usize = first
+            .iter()
+            .map(|b| {
+                let (lo, hi) = b.iter().fold((usize::MAX, 0), |(lo, hi), &i| {
+                    (lo.min(lengths[i]), hi.max(lengths[i]))
+                });
+                hi - lo
+            })
+            .sum();
+        assert!(
+            spread / first.len() < 10,
+            "mean spread {}",
+            spread / first.len()
+        );
+    }
 }
