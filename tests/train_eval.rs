@@ -181,3 +181,30 @@ fn eval_reads_tsv_jsonl_and_ratings() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv"));
 }
+
+#[test]
+fn the_vader_training_split_carries_soft_targets_from_the_raters() {
+    use calltone::model::setup;
+    use calltone::train::corpus::vader_split;
+    let dir = setup::ensure_vader(&mut std::io::stderr()).expect("setup --data");
+    for f in setup::VADER_RATER_FILES {
+        assert!(dir.join(f).is_file(), "setup unpacks {f}");
+    }
+    let split = vader_split(&dir).unwrap();
+    assert!(split.train.len() > 19_000, "{}", split.train.len());
+    let mut soft = 0;
+    for e in &split.train {
+        let t = e.class_target.expect("every VADER item has its ratings");
+        assert!((t.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{t:?}");
+        let rating = e.rating.unwrap();
+        let argmax = (0..3).max_by(|&a, &b| t[a].total_cmp(&t[b])).unwrap();
+        if rating.abs() >= 1.5 || rating.abs() <= 0.1 {
+            // Far from a band edge the soft target agrees with the hard label.
+            assert_eq!(argmax, e.label.index(), "{rating} {t:?} {:?}", e.text);
+        }
+        soft += usize::from(t.iter().all(|&p| p < 0.9));
+    }
+    // Only the items raters split on are soft (about 15% of them).
+    let share = soft as f64 / split.train.len() as f64;
+    assert!((0.05..0.3).contains(&share), "{share}");
+}
