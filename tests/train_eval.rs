@@ -208,3 +208,37 @@ fn the_vader_training_split_carries_soft_targets_from_the_raters() {
     let share = soft as f64 / split.train.len() as f64;
     assert!((0.05..0.3).contains(&share), "{share}");
 }
+
+#[test]
+fn eval_dev_measures_the_committed_model_where_the_readme_says() {
+    let out = calltone()
+        .args(["eval", "--dev", "--json"])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["examples"], 3954);
+    assert_eq!(r["binary_examples"], 3200);
+    // The README's numbers (0.915 / 0.936), with room for float differences
+    // across CPUs but not for a worse model.
+    let binary = r["binary_accuracy"].as_f64().unwrap();
+    let auc = r["strong_negative_auc"].as_f64().unwrap();
+    assert!(binary > 0.912, "binary accuracy {binary}");
+    assert!(auc > 0.933, "strong-negative AUC {auc}");
+    // The parts add up to the whole, and each is measured on its own.
+    let parts = r["by_source"].as_object().unwrap();
+    let names: Vec<&str> = parts.keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["amazonReviewSnippets", "tweets"]);
+    let sum = |key: &str| {
+        parts
+            .values()
+            .map(|p| p[key].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!((sum("examples"), sum("binary_examples")), (3954, 3200));
+    let correct: f64 = parts
+        .values()
+        .map(|p| p["binary_accuracy"].as_f64().unwrap() * p["binary_examples"].as_f64().unwrap())
+        .sum();
+    assert!((correct / 3200.0 - binary).abs() < 1e-9);
+}

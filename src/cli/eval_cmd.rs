@@ -2,25 +2,45 @@
 
 use std::process::ExitCode;
 
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
 use super::args::EvalArgs;
 use crate::eval::labelled::read_labelled;
-use crate::eval::run::evaluate;
+use crate::eval::run::{report, score_examples, EvalReport};
 use crate::model::setup;
-use crate::train::corpus::vader_dev;
+use crate::train::corpus::vader_split;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if args.moments {
         return super::eval_moments_cmd::run(args);
     }
     // clap requires --data unless --dev is given: without a file, the dev split.
-    let examples = match &args.data {
-        Some(p) => read_labelled(p)?,
-        None => vader_dev(&setup::ensure_vader(&mut std::io::stderr())?)?,
+    let (examples, sources) = match &args.data {
+        Some(p) => (read_labelled(p)?, Vec::new()),
+        None => {
+            let split = vader_split(&setup::ensure_vader(&mut std::io::stderr())?)?;
+            (split.dev, split.dev_sources)
+        }
     };
     let model = crate::cli::load_model::load_model(&args.model)?;
-    let r = evaluate(&model, &examples)?;
+    let scores = score_examples(&model, &examples)?;
+    let r = report(&examples, &scores);
+    // The dev split's parts measured alone (same scores).
+    let by_source: BTreeMap<&str, EvalReport> = sources
+        .iter()
+        .map(|(name, range)| {
+            let part = report(&examples[range.clone()], &scores[range.clone()]);
+            (*name, part)
+        })
+        .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        let mut v = serde_json::to_value(&r)?;
+        if !by_source.is_empty() {
+            v["by_source"] = json!(by_source);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "n/a".into());
         println!("model                      {}", model.name);
@@ -36,6 +56,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             opt(r.strong_negative_auc)
         );
         println!("Spearman vs rating         {}", opt(r.spearman));
+        for (name, p) in &by_source {
+            println!(
+                "  {name:<24} binary {:.4} (n={}), AUC {} (n={})",
+                p.binary_accuracy,
+                p.binary_examples,
+                opt(p.strong_negative_auc),
+                p.examples
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

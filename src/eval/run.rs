@@ -86,6 +86,14 @@ pub fn report(examples: &[Example], scores: &[TextScore]) -> EvalReport {
 
 /// Scores every example and reports.
 pub fn evaluate(model: &SentimentModel, examples: &[Example]) -> Result<EvalReport, ModelError> {
+    Ok(report(examples, &score_examples(model, examples)?))
+}
+
+/// Scores every example (an unscorable one, e.g. empty text, reads neutral).
+pub fn score_examples(
+    model: &SentimentModel,
+    examples: &[Example],
+) -> Result<Vec<TextScore>, ModelError> {
     let scorer = Scorer::new(model, ScoreOptions::default());
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let scored = scorer.score(&texts)?;
@@ -95,9 +103,8 @@ pub fn evaluate(model: &SentimentModel, examples: &[Example]) -> Result<EvalRepo
         positive: 0.0,
         intensity: 0.0,
     };
-    let scores: Vec<TextScore> = scored
+    Ok(scored
         .into_iter()
         .map(|s| s.map(|u| u.score).unwrap_or_else(|| neutral.clone()))
-        .collect();
-    Ok(report(examples, &scores))
+        .collect())
 }

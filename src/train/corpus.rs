@@ -150,12 +150,15 @@ fn parse_id(id: &str) -> Vec<u64> {
 pub struct Split {
     pub train: Vec<Example>,
     pub dev: Vec<Example>,
+    /// Which file each stretch of `dev` came from (`tweets`, `amazonReviewSnippets`).
+    pub dev_sources: Vec<(&'static str, std::ops::Range<usize>)>,
 }
 
 /// Train on everything but the dev halves.
 pub fn vader_split(dir: &Path) -> Result<Split, CorpusError> {
     let mut train = Vec::new();
     let mut dev = Vec::new();
+    let mut dev_sources = Vec::new();
     for (name, has_dev) in [
         ("tweets", true),
         ("amazonReviewSnippets", true),
@@ -172,9 +175,17 @@ pub fn vader_split(dir: &Path) -> Result<Split, CorpusError> {
         };
         let half = if has_dev { rows.len() / 2 } else { rows.len() };
         train.extend(rows[..half].iter().map(|r| example(r, &spread)));
+        let from = dev.len();
         dev.extend(rows[half..].iter().map(|r| example(r, &spread)));
+        if dev.len() > from {
+            dev_sources.push((name, from..dev.len()));
+        }
     }
-    Ok(Split { train, dev })
+    Ok(Split {
+        train,
+        dev,
+        dev_sources,
+    })
 }
 
 /// Rotten Tomatoes critics' snippets (`train --rotten-tomatoes`): `fresh` →
