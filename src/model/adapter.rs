@@ -115,3 +115,28 @@ pub fn merge_lora(encoder: &mut Encoder, w: &Weights, spec: &LoraSpec) -> Result
     }
     Ok(())
 }
+
+/// Writes a head (weights + manifest) into `dir`, each file whole or not at
+/// all (temporary file, then rename), readable by everyone like the
+/// repository's own head (the safetensors writer creates files 0600).
+pub fn write_head(
+    dir: &Path,
+    tensors: &std::collections::HashMap<String, candle_core::Tensor>,
+    manifest: &HeadManifest,
+) -> Result<(), ModelError> {
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+    let tmp = dir.join(format!("{HEAD_WEIGHTS}.tmp"));
+    candle_core::safetensors::save(tensors, &tmp)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| ModelError::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, dir.join(HEAD_WEIGHTS)).map_err(|e| ModelError::io(&tmp, e))?;
+    let json = serde_json::to_string_pretty(manifest).expect("manifest serialises");
+    let tmp = dir.join(format!("{HEAD_MANIFEST}.tmp"));
+    std::fs::write(&tmp, json + "\n").map_err(|e| ModelError::io(&tmp, e))?;
+    std::fs::rename(&tmp, dir.join(HEAD_MANIFEST)).map_err(|e| ModelError::io(&tmp, e))?;
+    Ok(())
+}

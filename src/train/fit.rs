@@ -27,9 +27,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::eval::labelled::Example;
-use crate::model::adapter::{
-    lora_name, HeadManifest, LoraSpec, HEAD_MANIFEST, HEAD_WEIGHTS, MANIFEST_FORMAT,
-};
+use crate::model::adapter::{lora_name, write_head, HeadManifest, LoraSpec, MANIFEST_FORMAT};
 use crate::model::config::EncoderConfig;
 use crate::model::encoder::{mean_pool, Encoder, Mode, LAYER_PARTS};
 use crate::model::linear::{Linear, LoraAdapter};
@@ -419,15 +417,11 @@ fn save(
     n_layers: usize,
     out_dir: &Path,
 ) -> Result<(), ModelError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| ModelError::io(out_dir, e))?;
     let tensors: HashMap<String, Tensor> = model
         .vars
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().detach()))
         .collect();
-    let tmp = out_dir.join(format!("{HEAD_WEIGHTS}.tmp"));
-    candle_core::safetensors::save(&tensors, &tmp)?;
-    std::fs::rename(&tmp, out_dir.join(HEAD_WEIGHTS)).map_err(|e| ModelError::io(out_dir, e))?;
     let manifest = HeadManifest {
         format: MANIFEST_FORMAT.into(),
         labels: labels.to_vec(),
@@ -439,10 +433,7 @@ fn save(
         }),
         window_tokens: 128,
     };
-    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    let tmp = out_dir.join(format!("{HEAD_MANIFEST}.tmp"));
-    std::fs::write(&tmp, json + "\n").map_err(|e| ModelError::io(&tmp, e))?;
-    std::fs::rename(&tmp, out_dir.join(HEAD_MANIFEST)).map_err(|e| ModelError::io(out_dir, e))?;
+    write_head(out_dir, &tensors, &manifest)?;
     Ok(())
 }
 

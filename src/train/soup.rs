@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 
-use crate::model::adapter::{HeadManifest, LoraSpec, HEAD_MANIFEST, HEAD_WEIGHTS};
+use crate::model::adapter::{write_head, HeadManifest, LoraSpec, HEAD_MANIFEST};
 use crate::model::ModelError;
 
 fn bad(path: &Path, reason: impl Into<String>) -> ModelError {
@@ -81,7 +81,6 @@ pub fn average_heads(dirs: &[PathBuf], out: &Path) -> Result<HeadManifest, Model
         };
         soup.insert(name.clone(), averaged);
     }
-    std::fs::create_dir_all(out).map_err(|e| ModelError::io(out, e))?;
     let manifest = HeadManifest {
         lora: Some(LoraSpec {
             rank: spec.rank * k,
@@ -90,19 +89,14 @@ pub fn average_heads(dirs: &[PathBuf], out: &Path) -> Result<HeadManifest, Model
         }),
         ..first.clone()
     };
-    let tmp = out.join(format!("{HEAD_WEIGHTS}.tmp"));
-    candle_core::safetensors::save(&soup, &tmp)?;
-    std::fs::rename(&tmp, out.join(HEAD_WEIGHTS)).map_err(|e| ModelError::io(out, e))?;
-    let json = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
-    let tmp = out.join(format!("{HEAD_MANIFEST}.tmp"));
-    std::fs::write(&tmp, json + "\n").map_err(|e| ModelError::io(&tmp, e))?;
-    std::fs::rename(&tmp, out.join(HEAD_MANIFEST)).map_err(|e| ModelError::io(out, e))?;
+    write_head(out, &soup, &manifest)?;
     Ok(manifest)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::adapter::HEAD_WEIGHTS;
     use candle_core::DType;
 
     fn head(dir: &Path, seed: u64) -> HashMap<String, Tensor> {
@@ -148,6 +142,16 @@ mod tests {
         let spec = m.lora.clone().unwrap();
         assert_eq!((spec.rank, spec.alpha), (4, 8.0));
         let ws = candle_core::safetensors::load(out.join(HEAD_WEIGHTS), &Device::Cpu).unwrap();
+        #[cfg(unix)]
+        {
+            // Readable by everyone, like the repository's own head.
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.join(HEAD_WEIGHTS))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
         // The merged update: scale · B A, with scale alpha / rank (2.0 in both).
         let delta = |w: &HashMap<String, Tensor>, scale: f64| {
             (w["lora.0.query.b"].matmul(&w["lora.0.query.a"]).unwrap() * scale).unwrap()
