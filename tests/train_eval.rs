@@ -219,12 +219,12 @@ fn eval_dev_measures_the_committed_model_where_the_readme_says() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["examples"], 3954);
     assert_eq!(r["binary_examples"], 3200);
-    // The README's numbers (0.915 / 0.936), with room for float differences
-    // across CPUs but not for a worse model.
+    // The README's numbers (0.922 / 0.938), with room for float differences
+    // across CPUs (a few items) but not for a worse model.
     let binary = r["binary_accuracy"].as_f64().unwrap();
     let auc = r["strong_negative_auc"].as_f64().unwrap();
-    assert!(binary > 0.912, "binary accuracy {binary}");
-    assert!(auc > 0.933, "strong-negative AUC {auc}");
+    assert!(binary > 0.919, "binary accuracy {binary}");
+    assert!(auc > 0.936, "strong-negative AUC {auc}");
     // The parts add up to the whole, and each is measured on its own.
     let parts = r["by_source"].as_object().unwrap();
     let names: Vec<&str> = parts.keys().map(|k| k.as_str()).collect();
