@@ -222,7 +222,9 @@ mod tests {
 
     #[test]
     fn model_part_is_read_from_intensity() {
-        let a = read("this is awful", &score(0.9, 0.05, -0.3));
+        // Half of the full intensity: half the anger.
+        let full = MomentSettings::default().intensity_full;
+        let a = read("this is awful", &score(0.9, 0.05, -0.5 * full));
         assert!((a.anger - 0.5).abs() < 1e-5, "{}", a.anger);
         // A saturated negative probability alone does not make a turn angry.
         let mild = read("that's unfortunate", &score(0.99, 0.0, -0.1));

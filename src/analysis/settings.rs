@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct MomentSettings {
     /// Intensity (−1..1, the model's reading of the human −4..+4 rating scale)
-    /// at which a turn's model part of anger is full: −0.6 ≈ a rating of −2.4.
+    /// at which a turn's model part of anger is full: −0.7 ≈ a rating of −2.8
+    /// (set for the default model: its soup reads strong negatives more strongly).
     pub intensity_full: f32,
     /// A customer turn at or above this anger is angry: it opens a moment.
     pub open_at: f32,
@@ -49,7 +50,7 @@ pub struct MomentSettings {
 impl Default for MomentSettings {
     fn default() -> Self {
         Self {
-            intensity_full: 0.6,
+            intensity_full: 0.7,
             open_at: 0.42,
             close_at: 0.25,
             close_after: 2,
