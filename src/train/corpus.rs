@@ -125,7 +125,10 @@ pub fn class_chances(mean: f32, sd: f32, n: usize) -> [f32; 3] {
     [negative as f32, neutral as f32, positive as f32]
 }
 
-/// Φ(z) through erf (Abramowitz & Stegun 7.1.26, error < 1.5e-7).
+/// Φ(z) through erf (Abramowitz & Stegun 7.1.26, error < 1.5e-7). The GELU
+/// kernel has the same formula in f32 with a bit-built exp; this one is f64
+/// and stays apart so the committed head's training targets (and so the head
+/// itself) are reproduced bit for bit.
 fn normal_cdf(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
