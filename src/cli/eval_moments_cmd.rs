@@ -10,7 +10,7 @@ use super::call_output::{load_rules, CallOutput};
 use super::output_target::OutputTarget;
 use crate::analysis::{analyse_call, turn_scores, TurnScore};
 use crate::engine::{ScoreOptions, Scorer};
-use crate::eval::moment_bar::{measure, MomentBar};
+use crate::eval::moment_bar::{measure, MeasuredCall, MomentBar};
 use crate::eval::moment_sets::{build_sets, ANGRY_RATING};
 use crate::model::setup;
 use crate::report::{read_saved, OutputFormat, RecordSink};
@@ -100,6 +100,29 @@ fn print(bar: &MomentBar) {
     );
     let [c, a, f, i] = bar.angry_worst_severity;
     println!("  worst severity: none {c}, annoyed {a}, frustrated {f}, irate {i}");
+    println!("calm readings by length (customer turns), with an alarm");
+    let mut from = 1;
+    for l in &bar.by_length {
+        let range = match l.max_customer_turns {
+            Some(max) => format!("{from}-{max}"),
+            None => format!("{from} or more"),
+        };
+        from = l.max_customer_turns.map_or(from, |m| m + 1);
+        println!(
+            "  {range:<36}{} of {} ({:.2}%)",
+            l.with_alarm,
+            l.readings,
+            100.0 * l.rate
+        );
+    }
+    println!(
+        "  per 1,000 calm customer turns       {:.2} alarms ({} in {})",
+        bar.false_alarms_per_1000_customer_turns, bar.false_alarm_moments, bar.calm_customer_turns
+    );
+    println!(
+        "per-turn separation (ROC AUC of anger, inserted vs calm customer turns): {:.4}",
+        bar.turn_separation_auc
+    );
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -141,12 +164,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .zip(&scores)
         .map(|(c, s)| analyse_call(&c.turns, s, c.channel, &rules))
         .collect();
-    let bar = measure(
-        convs
-            .iter()
-            .zip(&analyses)
-            .map(|(c, a)| (c.id.as_str(), c.turns.as_slice(), a.moments.as_slice())),
-    );
+    let bar = measure(convs.iter().zip(&analyses).map(|(c, a)| MeasuredCall {
+        id: &c.id,
+        turns: &c.turns,
+        moments: &a.moments,
+        anger_by_turn: &a.anger_by_turn,
+    }));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&bar)?);
     } else {
