@@ -222,8 +222,9 @@ mod tests {
         let annoyed = vec![moment(3, 3, Severity::Annoyed)];
         let early = vec![moment(5, 13, Severity::Frustrated)]; // two customer turns early
         let on_time = vec![moment(7, 13, Severity::Frustrated)]; // one customer turn early
-                                                                 // Customer turns (odd) read calm at 0.1, except turns 3 and 5 (0.5) of
-                                                                 // the alarming calm reading, and the inserted turns 9..=13.
+
+        // Customer turns (odd) read calm at 0.1, except turns 3 and 5 (0.5) of
+        // the alarming calm reading, and the inserted turns 9..=13.
         let calm_anger: Vec<Option<f32>> = (0..20).map(|i| (i % 2 == 1).then_some(0.1)).collect();
         let mut alarm_anger = calm_anger.clone();
         alarm_anger[3] = Some(0.5);
