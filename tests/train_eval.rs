@@ -67,6 +67,8 @@ fn train_on_own_data_then_eval_and_score_with_it() {
             "8",
             "--learning-rate",
             "3e-3",
+            "--intensity-weight",
+            "2",
             "--data",
         ])
         .arg(&data)
@@ -83,6 +85,7 @@ fn train_on_own_data_then_eval_and_score_with_it() {
     let prov: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("provenance.json")).unwrap()).unwrap();
     assert_eq!(prov["train_examples"], 24);
+    assert_eq!(prov["options"]["intensity_weight"], 2.0, "{prov}");
 
     let out = calltone()
         .args(["eval", "--json", "--model"])

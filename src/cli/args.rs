@@ -156,6 +156,11 @@ pub struct TrainArgs {
     /// The same length-sorted batches every epoch (default: new batches each epoch).
     #[arg(long)]
     pub fixed_batches: bool,
+    /// Weight of the intensity loss (squared error against the mean human
+    /// rating / 4) beside the class cross-entropy; higher asks the head to grade
+    /// how strongly negative a turn is more than which class it is in.
+    #[arg(long, default_value_t = 1.0, value_name = "W")]
+    pub intensity_weight: f64,
     /// Keep only every Nth training example (quick experiments).
     #[arg(long, default_value_t = 1, hide = true)]
     pub subsample: usize,

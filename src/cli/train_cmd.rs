@@ -56,6 +56,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         soft_labels: !args.hard_labels,
         fixed_batches: args.fixed_batches,
+        intensity_weight: args.intensity_weight,
         ..TrainOptions::default()
     };
     let (seconds, final_loss, soup_of) = if args.average.is_empty() {
