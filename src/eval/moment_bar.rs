@@ -108,7 +108,7 @@ pub fn measure<'a>(calls: impl IntoIterator<Item = MeasuredCall<'a>>) -> MomentB
                     .unwrap_or(LENGTH_BUCKETS.len());
                 buckets[b].0 += 1;
                 buckets[b].1 += usize::from(!alarms.is_empty());
-                turn_inserted.extend(angers.iter().map(|_| false));
+                turn_inserted.extend(std::iter::repeat_n(false, angers.len()));
                 turn_anger.extend(angers.iter().map(|&a| f64::from(a)));
             }
             Some(Truth::Angry {
