@@ -3,10 +3,14 @@
 //! the last few customer turns, lexical cues, and timing cues.
 //!
 //! anger = model part + cues + trend + timing, clipped to [0, 1], where
-//! - model part = `-intensity / intensity_full` (floored at 0): how strongly
-//!   negative the turn reads on the human rating scale. The class
-//!   probabilities are shown as evidence but saturate on any mild complaint
-//!   ("that's unfortunate" reads 0.99 negative), so they do not grade anger;
+//! - model part = the mean (weighted by `odds_weight`) of two readings of how
+//!   negative the turn is, each in 0..1: `-intensity / intensity_full` (on the
+//!   human rating scale) and `logit(negative) / odds_full` (the negative
+//!   class's log-odds). The probability itself saturates on any mild
+//!   complaint ("that's unfortunate" reads 0.99 negative) but its log-odds
+//!   keeps grading, and the two readings err on different turns: together
+//!   they tell strongly negative turns from chit-chat's mild gripes better
+//!   than either (README, "How well it works");
 //! - when the turn carries an intent cue the model part is at least the
 //!   negative probability, and a positive reading never subtracts: "kindly
 //!   fix this now" is not made calm by "kindly";
@@ -86,6 +90,18 @@ fn quote_of(text: &str) -> String {
     format!("{}…", &text[..end])
 }
 
+/// How negative the model reads the turn, 0..1: intensity and the negative
+/// class's log-odds, each scaled to its full point and kept in 0..1 (a reading
+/// of positive on one cannot cancel the other), mixed by `odds_weight`.
+pub fn model_strength(s: &TurnScore, m: &MomentSettings) -> f32 {
+    let by_intensity = (-s.intensity / m.intensity_full.max(1e-3)).clamp(0.0, 1.0);
+    // Clamped so that a probability of exactly 0 or 1 stays finite.
+    let p = s.negative.clamp(1e-6, 1.0 - 1e-6);
+    let by_odds = ((p / (1.0 - p)).ln() / m.odds_full.max(1e-3)).clamp(0.0, 1.0);
+    let w = m.odds_weight.clamp(0.0, 1.0);
+    ((1.0 - w) * by_intensity + w * by_odds).clamp(0.0, 1.0)
+}
+
 /// Reads each customer turn in order; `previous_scores` carries the trend.
 pub fn turn_anger(
     t: &CustomerTurn,
@@ -97,7 +113,7 @@ pub fn turn_anger(
     let s = t.score;
     let cues = lexical_cues(t.text);
     let intent = cues.iter().any(|c| c.kind == CueKind::Intent);
-    let strength = (-s.intensity / m.intensity_full.max(1e-3)).clamp(0.0, 1.0);
+    let strength = model_strength(s, m);
     let model = if intent {
         strength.max(s.negative)
     } else {
@@ -220,17 +236,49 @@ mod tests {
         )
     }
 
+    /// The negative probability whose log-odds is `odds` (its logistic).
+    fn p_of_odds(odds: f32) -> f32 {
+        1.0 / (1.0 + (-odds).exp())
+    }
+
     #[test]
-    fn model_part_is_read_from_intensity() {
-        // Half of the full intensity: half the anger.
-        let full = MomentSettings::default().intensity_full;
-        let a = read("this is awful", &score(0.9, 0.05, -0.5 * full));
-        assert!((a.anger - 0.5).abs() < 1e-5, "{}", a.anger);
-        // A saturated negative probability alone does not make a turn angry.
+    fn model_part_mixes_intensity_and_log_odds() {
+        let m = MomentSettings::default();
+        // Half of the full intensity and half of the full log-odds: half the anger.
+        let half = score(p_of_odds(0.5 * m.odds_full), 0.01, -0.5 * m.intensity_full);
+        let a = read("this is awful", &half);
+        assert!((a.anger - 0.5).abs() < 1e-4, "{}", a.anger);
+        // Each reading counts by its weight: full intensity with even odds
+        // (log-odds 0) gives 1 - odds_weight.
+        let by_intensity = model_strength(&score(0.5, 0.0, -m.intensity_full), &m);
+        assert!((by_intensity - (1.0 - m.odds_weight)).abs() < 1e-4);
+        // With odds_weight 0 only intensity counts, as before the mix.
+        let intensity_only = MomentSettings {
+            odds_weight: 0.0,
+            ..m.clone()
+        };
+        let s = score(0.9999, 0.0, -0.25 * m.intensity_full);
+        assert!((model_strength(&s, &intensity_only) - 0.25).abs() < 1e-5);
+        // A saturated probability with a mild intensity is at most annoyed:
+        // it cannot grade a frustrated moment on its own...
         let mild = read("that's unfortunate", &score(0.99, 0.0, -0.1));
-        assert!(mild.anger < 0.2, "{}", mild.anger);
+        assert!(mild.anger < m.frustrated_at, "{}", mild.anger);
+        // ...while a strong reading on both is full anger.
+        let strong = read("this is the worst", &score(0.9999, 0.0, -m.intensity_full));
+        assert_eq!(strong.anger, 1.0);
         let calm = read("fine thanks", &score(0.05, 0.8, 0.5));
         assert_eq!(calm.anger, 0.0);
+    }
+
+    #[test]
+    fn certain_probabilities_stay_finite() {
+        let m = MomentSettings::default();
+        assert_eq!(model_strength(&score(0.0, 1.0, 0.9), &m), 0.0);
+        assert_eq!(model_strength(&score(1.0, 0.0, -1.0), &m), 1.0);
+        // A certain negative with a neutral intensity: the odds part saturates
+        // at its weight, nothing overflows.
+        let s = model_strength(&score(1.0, 0.0, 0.0), &m);
+        assert!(s.is_finite() && (s - m.odds_weight).abs() < 1e-4, "{s}");
     }
 
     #[test]
@@ -257,7 +305,7 @@ mod tests {
     fn intensifiers_do_not_make_delight_angry() {
         let happy = read("THIS IS AMAZING!!! thank you", &score(0.02, 0.95, 0.8));
         assert!(happy.anger < 0.02, "{}", happy.anger);
-        let angry = read("THIS IS BROKEN!!! again", &score(0.8, 0.05, -0.5));
+        let angry = read("THIS IS BROKEN!!! again", &score(0.99, 0.0, -0.5));
         assert!(angry.anger > 0.8, "{}", angry.anger);
     }
 

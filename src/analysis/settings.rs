@@ -12,6 +12,13 @@ pub struct MomentSettings {
     /// at which a turn's model part of anger is full: −0.7 ≈ a rating of −2.8
     /// (set for the default model: its soup reads strong negatives more strongly).
     pub intensity_full: f32,
+    /// The negative class's log-odds at which that reading is full: 7 ≈ a
+    /// negative probability of 0.999. The probability saturates on any mild
+    /// complaint, its log-odds keeps grading (0.99 → 4.6, 0.9999 → 9.2).
+    pub odds_full: f32,
+    /// Share of the model part taken from the log-odds reading; the rest from
+    /// intensity. 0 reads intensity alone, as calltone did before.
+    pub odds_weight: f32,
     /// A customer turn at or above this anger is angry: it opens a moment.
     pub open_at: f32,
     /// An open moment closes once `close_after` customer turns in a row fall below this.
@@ -51,12 +58,14 @@ impl Default for MomentSettings {
     fn default() -> Self {
         Self {
             intensity_full: 0.7,
-            open_at: 0.42,
+            odds_full: 7.0,
+            odds_weight: 0.5,
+            open_at: 0.36,
             close_at: 0.25,
             close_after: 2,
             sustain_turns: 3,
             sustain_angry: 2,
-            frustrated_at: 0.62,
+            frustrated_at: 0.54,
             irate_at: 0.8,
             intensifier_weight: 0.15,
             intent_weight: 0.45,
