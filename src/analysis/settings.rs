@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct MomentSettings {
     /// Intensity (−1..1, the model's reading of the human −4..+4 rating scale)
-    /// at which a turn's model part of anger is full: −0.7 ≈ a rating of −2.8
+    /// at which a turn's intensity reading of anger is full: −0.7 ≈ a rating of −2.8
     /// (set for the default model: its soup reads strong negatives more strongly).
     pub intensity_full: f32,
     /// The negative class's log-odds at which that reading is full: 7 ≈ a
