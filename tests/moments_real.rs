@@ -119,12 +119,12 @@ fn a_sample_of_the_moment_sets_stays_where_it_was_measured() {
         .zip(&convs)
         .map(|(units, c)| analyse_call(&c.turns, &turn_scores(units), c.channel, &rules))
         .collect();
-    let bar = measure(convs.iter().zip(&analysed).map(|(c, a)| MeasuredCall {
-        id: &c.id,
-        turns: &c.turns,
-        moments: &a.moments,
-        anger_by_turn: &a.anger_by_turn,
-    }));
+    let bar = measure(
+        convs
+            .iter()
+            .zip(&analysed)
+            .map(|(c, a)| MeasuredCall::of(c, a)),
+    );
     eprintln!("{bar:#?}");
     assert_eq!((bar.calm_conversations, bar.angry_conversations), (40, 40));
     // Guards around what the full sets measure (README): a regression in the

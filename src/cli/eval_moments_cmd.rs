@@ -164,12 +164,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         .zip(&scores)
         .map(|(c, s)| analyse_call(&c.turns, s, c.channel, &rules))
         .collect();
-    let bar = measure(convs.iter().zip(&analyses).map(|(c, a)| MeasuredCall {
-        id: &c.id,
-        turns: &c.turns,
-        moments: &a.moments,
-        anger_by_turn: &a.anger_by_turn,
-    }));
+    let bar = measure(
+        convs
+            .iter()
+            .zip(&analyses)
+            .map(|(c, a)| MeasuredCall::of(c, a)),
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&bar)?);
     } else {

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::metrics::roc_auc;
 use super::moment_sets::{truth_of, Truth};
-use crate::analysis::{Moment, Severity};
-use crate::transcript::{Role, Turn};
+use crate::analysis::{CallAnalysis, Moment, Severity};
+use crate::transcript::{Conversation, Role, Turn};
 
 /// A moment at or above this severity is an alarm.
 pub const ALARM: Severity = Severity::Frustrated;
@@ -68,6 +68,18 @@ pub struct MeasuredCall<'a> {
     pub moments: &'a [Moment],
     /// Each turn's anger (scored customer turns only).
     pub anger_by_turn: &'a [Option<f32>],
+}
+
+impl<'a> MeasuredCall<'a> {
+    /// A test conversation with its analysis.
+    pub fn of(conversation: &'a Conversation, analysis: &'a CallAnalysis) -> Self {
+        Self {
+            id: &conversation.id,
+            turns: &conversation.turns,
+            moments: &analysis.moments,
+            anger_by_turn: &analysis.anger_by_turn,
+        }
+    }
 }
 
 fn rate(n: usize, d: usize) -> f64 {
