@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use calltone::analysis::{analyse_call, turn_scores, Rules};
 use calltone::engine::{ScoreOptions, Scorer};
 use calltone::eval::moment_bar::{measure, MeasuredCall};
-use calltone::eval::moment_sets::{build_sets, ANGRY_RATING};
+use calltone::eval::moment_sets::{build_sets, Unit, ANGRY_RATING};
 use calltone::model::{setup, ModelSource, SentimentModel};
 use calltone::train::corpus::vader_dev;
 use candle_core::{DType, Device};
@@ -106,7 +106,7 @@ fn a_sample_of_the_moment_sets_stays_where_it_was_measured() {
         .filter(|e| e.rating.is_some_and(|r| r <= ANGRY_RATING))
         .map(|e| e.text)
         .collect();
-    let sets = build_sets(&chitchat, &negatives, 40, 40, 20261202).unwrap();
+    let sets = build_sets(&chitchat, &negatives, 40, 40, 20261202, Unit::Turn).unwrap();
     let convs: Vec<_> = sets.calm.into_iter().chain(sets.angry).collect();
 
     let model = SentimentModel::load(&ModelSource::Default, DType::F32, &Device::Cpu).unwrap();

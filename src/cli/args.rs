@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::eval::moment_sets::Unit;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -195,6 +196,12 @@ pub struct EvalArgs {
     /// With --moments: seed for choosing conversations and sentences.
     #[arg(long, default_value_t = 20261202, requires = "moments")]
     pub seed: u64,
+    /// With --moments: what one turn is. `turn`: a participant's consecutive
+    /// messages until the other replies, as the chit-chat data groups them
+    /// and as a call transcript holds a speaker's turn; `message`: every chat
+    /// message on its own.
+    #[arg(long, value_enum, default_value_t = Unit::Turn, requires = "moments")]
+    pub unit: Unit,
     /// With --moments: measure saved results (from --save-results) instead of scoring again.
     #[arg(long, value_name = "FILE", requires = "moments")]
     pub results: Option<PathBuf>,

@@ -38,8 +38,10 @@ fn score_sets(args: &EvalArgs) -> anyhow::Result<ScoredSets> {
         .filter(|e| e.rating.is_some_and(|r| r <= ANGRY_RATING))
         .map(|e| e.text)
         .collect();
-    let sets = build_sets(&chitchat, &negatives, args.calm, args.angry, args.seed)
-        .map_err(anyhow::Error::msg)?;
+    let sets = build_sets(
+        &chitchat, &negatives, args.calm, args.angry, args.seed, args.unit,
+    )
+    .map_err(anyhow::Error::msg)?;
     let convs: Vec<Conversation> = sets.calm.into_iter().chain(sets.angry).collect();
 
     let model = crate::cli::load_model::load_model(&args.model)?;

@@ -9,6 +9,12 @@
 //!   human-rated sentences (VADER dev split, rating ≤ −2, never trained on).
 //!   The moment should be found, starting within one turn of the first.
 //!
+//! A "turn" is what the dataset calls one: a participant's consecutive
+//! messages until the other replies (its `messages` blocks), joined one
+//! message per line, as a call transcript holds a speaker's turn. `Unit::Message`
+//! reads every message as a turn instead, the finer unit of some chat exports;
+//! the README gives the numbers for both.
+//!
 //! Conversation ids carry the truth: `calm/<id>/<a|b>` and
 //! `angry/<id>/<first angry turn>-<last angry turn>`, so saved results can be
 //! measured again (`calltone eval --moments --results FILE`).
@@ -30,9 +36,46 @@ pub struct MomentSets {
 /// One chit-chat conversation: (sender, text, epoch ms) per message.
 pub type Messages = Vec<(String, String, Option<i64>)>;
 
+/// What the sets read as one customer or agent turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unit {
+    /// A participant's consecutive messages, as the dataset groups them.
+    Turn,
+    /// Every message on its own.
+    Message,
+}
+
+/// Every message of a conversation, in order.
 pub fn messages(conv: &Value) -> Messages {
+    blocks(conv).into_iter().flatten().collect()
+}
+
+/// The conversation's turns: each participant's consecutive messages joined
+/// one per line, timed by the first. A block whose messages name different
+/// senders (the dataset has none) stays split by message.
+pub fn turns(conv: &Value) -> Messages {
+    let mut out = Vec::new();
+    for block in blocks(conv) {
+        let one_sender = block
+            .iter()
+            .all(|m| block.first().is_some_and(|f| f.0 == m.0));
+        if !one_sender {
+            out.extend(block);
+            continue;
+        }
+        let Some((sender, _, ms)) = block.first().cloned() else {
+            continue;
+        };
+        let text: Vec<&str> = block.iter().map(|m| m.1.as_str()).collect();
+        out.push((sender, text.join("\n"), ms));
+    }
+    out
+}
+
+fn blocks(conv: &Value) -> Vec<Messages> {
     let mut out = Vec::new();
     for block in conv["messages"].as_array().into_iter().flatten() {
+        let mut msgs = Vec::new();
         for m in block.as_array().into_iter().flatten() {
             let (Some(sender), Some(text)) = (m["sender"].as_str(), m["text"].as_str()) else {
                 continue;
@@ -41,10 +84,18 @@ pub fn messages(conv: &Value) -> Messages {
                 .as_str()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .map(|d| d.timestamp_millis());
-            out.push((sender.to_string(), text.to_string(), ms));
+            msgs.push((sender.to_string(), text.to_string(), ms));
         }
+        out.push(msgs);
     }
     out
+}
+
+fn units(conv: &Value, unit: Unit) -> Messages {
+    match unit {
+        Unit::Turn => turns(conv),
+        Unit::Message => messages(conv),
+    }
 }
 
 /// A chat with `customer` as the customer and the other participant as the agent.
@@ -91,13 +142,14 @@ pub fn senders(msgs: &Messages) -> Vec<String> {
 }
 
 /// Builds `calm_n` calm conversations (each in both orientations) and
-/// `angry_n` angry ones, deterministically from `seed`.
+/// `angry_n` angry ones of `unit` turns, deterministically from `seed`.
 pub fn build_sets(
     chitchat: &Value,
     negatives: &[String],
     calm_n: usize,
     angry_n: usize,
     seed: u64,
+    unit: Unit,
 ) -> Result<MomentSets, String> {
     let obj = chitchat
         .as_object()
@@ -117,7 +169,7 @@ pub fn build_sets(
         if calm.len() >= 2 * calm_n {
             break;
         }
-        let msgs = messages(&obj[*id]);
+        let msgs = units(&obj[*id], unit);
         let who = senders(&msgs);
         if who.len() != 2 || msgs.len() < 4 {
             continue;
@@ -134,7 +186,7 @@ pub fn build_sets(
         if angry.len() >= angry_n {
             break;
         }
-        let msgs = messages(&obj[*id]);
+        let msgs = units(&obj[*id], unit);
         let who = senders(&msgs);
         if who.len() != 2 {
             continue;
@@ -187,12 +239,19 @@ pub fn truth_of(id: &str) -> Option<Truth> {
 mod tests {
     use super::*;
 
+    /// 40 conversations of 16 turns, alternating senders; every third turn
+    /// is two messages.
     fn data() -> Value {
         let conv = |n: usize| {
             let blocks: Vec<Value> = (0..n)
                 .map(|i| {
-                    serde_json::json!([{"text": format!("message {i}"), "sender": if i % 2 == 0 { "s1" } else { "s2" },
-                        "timestamp": format!("2018-05-02T19:{:02}:00Z", i)}])
+                    let sender = if i % 2 == 0 { "s1" } else { "s2" };
+                    let msg = |k: usize| {
+                        serde_json::json!({"text": format!("message {i}.{k}"),
+                        "sender": sender, "timestamp": format!("2018-05-02T19:{:02}:{:02}Z", i, k)})
+                    };
+                    let msgs: Vec<Value> = (0..1 + usize::from(i % 3 == 0)).map(msg).collect();
+                    Value::Array(msgs)
                 })
                 .collect();
             serde_json::json!({ "messages": blocks })
@@ -205,9 +264,26 @@ mod tests {
     }
 
     #[test]
+    fn a_turn_joins_one_senders_messages_and_keeps_the_first_time() {
+        let d = data();
+        let conv = &d["c00"];
+        let t = turns(conv);
+        let m = messages(conv);
+        assert_eq!((t.len(), m.len()), (16, 22));
+        assert_eq!(t[0].1, "message 0.0\nmessage 0.1");
+        assert_eq!(t[1].1, "message 1.0");
+        assert_eq!(t[0].2, m[0].2);
+        assert!(t.windows(2).all(|w| w[0].0 != w[1].0), "senders alternate");
+        // A block that mixes senders stays one turn per message.
+        let mixed = serde_json::json!({"messages": [[
+            {"text": "a", "sender": "x"}, {"text": "b", "sender": "y"}]]});
+        assert_eq!(turns(&mixed).len(), 2);
+    }
+
+    #[test]
     fn sets_are_disjoint_deterministic_and_carry_their_truth() {
         let neg = vec!["awful".to_string(), "terrible".to_string()];
-        let s = build_sets(&data(), &neg, 5, 6, 7).unwrap();
+        let s = build_sets(&data(), &neg, 5, 6, 7, Unit::Turn).unwrap();
         assert_eq!((s.calm.len(), s.angry.len()), (10, 6));
         let calm_ids: Vec<String> = s
             .calm
@@ -231,11 +307,19 @@ mod tests {
             assert!((3..=5).contains(&replaced.len()));
             assert!(replaced.iter().all(|&i| a.turns[i].role == Role::Customer));
         }
-        let again = build_sets(&data(), &neg, 5, 6, 7).unwrap();
+        let again = build_sets(&data(), &neg, 5, 6, 7, Unit::Turn).unwrap();
         assert_eq!(again.angry[0].id, s.angry[0].id);
         // Both orientations of a calm conversation.
         assert_eq!(s.calm[0].turns[0].role, Role::Agent);
         assert_eq!(s.calm[1].turns[0].role, Role::Customer);
         assert_eq!(s.calm[0].turns[1].start_ms, Some(60_000));
+        assert_eq!(s.calm[0].turns.len(), 16);
+        // Read by message, the same conversations have more, shorter turns.
+        let by_message = build_sets(&data(), &neg, 5, 6, 7, Unit::Message).unwrap();
+        assert_eq!(by_message.calm[0].turns.len(), 22);
+        assert!(by_message.calm[0]
+            .turns
+            .iter()
+            .all(|t| !t.text.contains('\n')));
     }
 }
