@@ -56,16 +56,13 @@ pub fn messages(conv: &Value) -> Messages {
 pub fn turns(conv: &Value) -> Messages {
     let mut out = Vec::new();
     for block in blocks(conv) {
-        let one_sender = block
-            .iter()
-            .all(|m| block.first().is_some_and(|f| f.0 == m.0));
-        if !one_sender {
-            out.extend(block);
-            continue;
-        }
         let Some((sender, _, ms)) = block.first().cloned() else {
             continue;
         };
+        if block.iter().any(|m| m.0 != sender) {
+            out.extend(block);
+            continue;
+        }
         let text: Vec<&str> = block.iter().map(|m| m.1.as_str()).collect();
         out.push((sender, text.join("\n"), ms));
     }
