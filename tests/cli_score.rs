@@ -183,6 +183,50 @@ fn garbage_fails_per_file_and_the_rest_is_scored() {
 }
 
 #[test]
+fn a_call_with_no_customer_is_named_and_the_flag_fixes_it() {
+    let f = fixture();
+    let input = f.root.join("two-voices.txt");
+    std::fs::write(
+        &input,
+        "Dana: hello there\nRiley: this is the third time I'm calling, it is terrible\n",
+    )
+    .unwrap();
+    let out = calltone()
+        .args(["score", "--model", &f.model])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let note = err
+        .lines()
+        .find(|l| l.contains("no speaker"))
+        .unwrap_or_else(|| panic!("no note about the missing customer in {err}"));
+    assert!(
+        note.contains("1 call had") && note.contains("(two-voices)"),
+        "{note}"
+    );
+    assert!(note.contains("--customer LABEL"), "{note}");
+    assert!(call_records(&out.stdout)[0]["customer"].is_null());
+
+    let out = calltone()
+        .args(["score", "--model", &f.model, "--customer", "riley"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("no speaker"), "{err}");
+    let turns: Vec<Value> = records(&out.stdout)
+        .into_iter()
+        .filter(|r| r["type"] == "turn")
+        .collect();
+    assert_eq!(turns[1]["role"], "customer");
+    assert_eq!(turns[0]["role"], "agent");
+    assert!(!call_records(&out.stdout)[0]["customer"].is_null());
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let out = calltone().args(["score"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

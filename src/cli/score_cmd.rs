@@ -141,6 +141,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         model: &model.name,
     };
     let (mut calls, mut turns, mut resumed, mut seq) = (0usize, 0usize, 0usize, 0usize);
+    let mut without_customer: Vec<String> = Vec::new();
     for chunk in input_chunks(&inputs, FILES_PER_CHUNK, BYTES_PER_CHUNK) {
         let read: Vec<Result<Vec<Conversation>, ReadError>> = chunk
             .par_iter()
@@ -206,6 +207,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 }
                 calls += 1;
                 turns += call.conv.turns.len();
+                if !call.conv.has_customer() {
+                    without_customer.push(call.conv.id.clone());
+                }
             }
             // A checkpoint: what an interruption leaves is whole calls, bar the last.
             sink.flush()?;
@@ -247,6 +251,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             inputs.len() + unreadable_paths,
             failures.len()
         );
+        if let Some(note) = no_customer_note(&without_customer) {
+            eprintln!("calltone: {note}");
+        }
     }
     Ok(ExitCode::from(if !failed_gates.is_empty() {
         EXIT_GATE
@@ -255,4 +262,50 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_PARTIAL
     }))
+}
+
+/// What to tell the user about calls where no speaker is the customer: no
+/// moments could be looked for there, and a flag would fix it. Names at most
+/// three calls, so a large batch gets one line.
+fn no_customer_note(call_ids: &[String]) -> Option<String> {
+    const NAMED: usize = 3;
+    let (first, rest) = call_ids.split_at(call_ids.len().min(NAMED));
+    if first.is_empty() {
+        return None;
+    }
+    let more = if rest.is_empty() {
+        String::new()
+    } else {
+        format!(" and {} more", rest.len())
+    };
+    Some(format!(
+        "{n} call{s} had no speaker the transcript or its opening script marks as the customer \
+         ({ids}{more}), so no moments were looked for there; name the customer's speaker label \
+         with --customer LABEL or the agent's with --agent LABEL",
+        n = call_ids.len(),
+        s = if call_ids.len() == 1 { "" } else { "s" },
+        ids = first.join(", "),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_customer_note;
+
+    #[test]
+    fn the_no_customer_note_names_three_calls_and_counts_the_rest() {
+        assert_eq!(no_customer_note(&[]), None);
+        let one = no_customer_note(&["c1".to_string()]).unwrap();
+        assert!(
+            one.starts_with("1 call had") && one.contains("(c1)"),
+            "{one}"
+        );
+        let ids: Vec<String> = (1..=5).map(|i| format!("c{i}")).collect();
+        let five = no_customer_note(&ids).unwrap();
+        assert!(
+            five.starts_with("5 calls had") && five.contains("(c1, c2, c3 and 2 more)"),
+            "{five}"
+        );
+        assert!(five.contains("--customer LABEL"));
+    }
 }

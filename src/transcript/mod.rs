@@ -90,6 +90,15 @@ pub struct Conversation {
     pub meta: BTreeMap<String, String>,
 }
 
+impl Conversation {
+    /// Whether any turn is the customer's: moments are read from customer
+    /// turns only, so a call without one (roles neither given nor inferable)
+    /// can have none.
+    pub fn has_customer(&self) -> bool {
+        self.turns.iter().any(|t| t.role == Role::Customer)
+    }
+}
+
 /// Why a file could not be read; shown with its path.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{path}: {reason}")]

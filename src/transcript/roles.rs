@@ -45,17 +45,26 @@ pub fn role_from_label(label: &str) -> Option<Role> {
 
 /// Phrases of the agent's opening script, with weights: the greeting and the
 /// offer of help are strong; "my name is" is weak, since callers say it too.
-const SCRIPT_CUES: [(&str, usize); 12] = [
+/// Chat openings ("thanks for contacting", "thanks for reaching out") count
+/// like a call's greeting.
+const SCRIPT_CUES: [(&str, usize); 19] = [
     ("thank you for calling", 3),
     ("thanks for calling", 3),
+    ("thank you for contacting", 3),
+    ("thanks for contacting", 3),
+    ("thank you for reaching out", 3),
+    ("thanks for reaching out", 3),
     ("how can i help", 3),
     ("how may i help", 3),
     ("how may i assist", 3),
     ("how can i assist", 3),
+    ("how can we help", 3),
     ("what can i do for you", 3),
     ("you've reached", 2),
     ("you're speaking with", 2),
     ("my pleasure to", 2),
+    ("welcome to", 2),
+    ("how may i direct", 2),
     ("speaking with", 1),
     ("my name is", 1),
 ];
@@ -223,6 +232,21 @@ mod tests {
         assert!(!t[1].role_inferred);
         assert_eq!(t[0].role, Role::Customer);
         assert!(t[0].role_inferred);
+    }
+
+    #[test]
+    fn a_chat_opening_marks_the_agent() {
+        let mut t = vec![
+            turn("Sam", "Hi, I was charged twice this month."),
+            turn(
+                "Lee",
+                "Thanks for reaching out to Acme Energy! Let me look.",
+            ),
+            turn("Sam", "ok"),
+        ];
+        assign_roles(&mut t, &RoleHints::default());
+        assert_eq!((t[0].role, t[1].role), (Role::Customer, Role::Agent));
+        assert!(t[0].role_inferred && t[1].role_inferred);
     }
 
     #[test]
