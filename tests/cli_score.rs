@@ -191,16 +191,24 @@ fn a_call_with_no_customer_is_named_and_the_flag_fixes_it() {
         "Dana: hello there\nRiley: this is the third time I'm calling, it is terrible\n",
     )
     .unwrap();
+    let html = f.root.join("report.html");
     let out = calltone()
-        .args(["score", "--model", &f.model])
+        .args(["score", "--model", &f.model, "--report", "--html"])
+        .arg(&html)
         .arg(&input)
         .output()
         .unwrap();
     assert_success(&out);
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("of the 1 none, 1 had no speaker marked as the customer"),
+        "the batch report should say the call was not read for moments: {err}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<b>1</b>with no speaker marked as the customer"));
     let note = err
         .lines()
-        .find(|l| l.contains("no speaker"))
+        .find(|l| l.starts_with("calltone: ") && l.contains("no speaker"))
         .unwrap_or_else(|| panic!("no note about the missing customer in {err}"));
     assert!(
         note.contains("1 call had") && note.contains("(two-voices)"),

@@ -107,6 +107,9 @@ pub struct Overview {
     pub audio_ms: u64,
     /// Calls by their worst moment: none (calm), annoyed, frustrated, irate.
     pub calls_by_worst: [usize; 4],
+    /// Calls where no speaker is the customer: counted as "none" above, but
+    /// never read for moments, so the report says how many.
+    pub without_customer: usize,
     pub mean_customer_shift: Option<f32>,
 }
 
@@ -275,6 +278,7 @@ pub fn summarise_batch(views: &[CallView]) -> Batch {
                 .filter_map(|c| c.duration_ms)
                 .sum(),
             calls_by_worst,
+            without_customer: views.iter().filter(|v| !v.conv.has_customer()).count(),
             mean_customer_shift: mean(calls.iter().filter_map(|c| c.customer_shift)),
         },
         agents: agent_rows(views),

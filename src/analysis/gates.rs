@@ -86,6 +86,7 @@ mod tests {
             turns: 0,
             audio_ms: 0,
             calls_by_worst: by_worst,
+            without_customer: 0,
             mean_customer_shift: None,
         }
     }

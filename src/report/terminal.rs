@@ -158,6 +158,13 @@ pub fn render(batch: &Batch, triggers: &[TriggerPhrase], o: &TerminalOptions) ->
         pct(annoyed, v.calls),
         pct(calm, v.calls)
     );
+    if v.without_customer > 0 {
+        let _ = writeln!(
+            out,
+            "  of the {calm} none, {} had no speaker marked as the customer and were not read for moments (score --customer LABEL)",
+            v.without_customer
+        );
+    }
     let _ = writeln!(
         out,
         "Mean customer shift, start to end of call: {}",
