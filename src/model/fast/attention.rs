@@ -101,7 +101,9 @@ mod tests {
 
     #[test]
     fn ragged_attention_matches_reference_on_random_inputs() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(rand::random());
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let (hidden, heads) = (48, 4);
         let lengths = [1, 9, 17, 3, 40];
         let total: usize = lengths.iter().sum();

@@ -77,40 +77,37 @@ impl PackedLinear {
             return;
         }
         let kernel = Kernel::detect();
-        // Tasks: row blocks, and column blocks too when there are few rows,
-        // so both cores have work on a small batch.
-        let row_blocks = m.div_ceil(MC);
-        let panels = self.n / NR;
-        let threads = rayon::current_num_threads().max(1);
-        let col_blocks = if row_blocks >= 2 * threads {
-            1
-        } else {
-            (2 * threads).div_ceil(row_blocks).min(panels)
-        };
-        let panels_per_block = panels.div_ceil(col_blocks);
+        let plan = TaskPlan::new(m, self.n / NR, rayon::current_num_threads());
         let out = SharedOut(y.as_mut_ptr());
-        (0..row_blocks * col_blocks)
-            .into_par_iter()
-            .for_each(|task| {
-                let (rb, cb) = (task / col_blocks, task % col_blocks);
-                let rows = rb * MC..((rb + 1) * MC).min(m);
-                let cols = cb * panels_per_block..((cb + 1) * panels_per_block).min(panels);
-                // SAFETY: tasks write disjoint (rows × panel columns) blocks of y,
-                // which outlives the parallel loop.
-                unsafe {
-                    let y = out.ptr();
-                    self.block(kernel, x, rows.clone(), cols.clone(), y, mode);
-                    if let Some(then) = then {
-                        for r in rows {
-                            let start = y.add(r * self.n + cols.start * NR);
-                            then(std::slice::from_raw_parts_mut(start, cols.len() * NR));
-                        }
+        (0..plan.tasks()).into_par_iter().for_each(|task| {
+            let (rows, cols) = plan.task(task);
+            // SAFETY: `plan.task` gives every task a non-empty block of rows
+            // `< m` and panels `< n / NR` (see `TaskPlan`), and no two tasks
+            // the same (row, panel) pair, so the tasks write disjoint parts of
+            // `y`, which holds `m · n` floats (asserted above) and outlives the
+            // parallel loop. `x` holds `m · k` floats, the packed panels
+            // `n · k`: `block` reads inside both.
+            unsafe {
+                let y = out.ptr();
+                self.block(kernel, x, rows.clone(), cols.clone(), y, mode);
+                if let Some(then) = then {
+                    for r in rows {
+                        // In bounds: r < m, and cols.end·NR ≤ n.
+                        let start = y.add(r * self.n + cols.start * NR);
+                        then(std::slice::from_raw_parts_mut(start, cols.len() * NR));
                     }
                 }
-            });
+            }
+        });
     }
 
     /// One task: rows × panels, in depth chunks.
+    ///
+    /// # Safety
+    /// `x` holds at least `rows.end · k` floats; `y` points to at least
+    /// `rows.end · n` writable floats that no other thread touches in
+    /// `rows × panels`; `panels.end ≤ n / NR`; `kernel` is one this CPU runs
+    /// (`Kernel::detect` or `Kernel::Plain`).
     unsafe fn block(
         &self,
         kernel: Kernel,
@@ -133,6 +130,11 @@ impl PackedLinear {
                 Init::Out
             };
             for p in panels.clone() {
+                // SAFETY (pointer arithmetic): p < n / NR and k0 + kc ≤ k, so
+                // the panel's `kc · NR` floats lie inside `self.panels`
+                // (`n · k` long); the bias's NR floats inside `self.bias`;
+                // rows r..r + mr < rows.end read `x` and write `y` in bounds
+                // by the caller's contract.
                 let panel = self.panels.as_ptr().add((p * k + k0) * NR);
                 let bias = self.bias.as_ptr().add(p * NR);
                 let mut r = rows.start;
@@ -152,13 +154,62 @@ impl PackedLinear {
 /// A raw output pointer the tasks share; each writes only its own block.
 #[derive(Clone, Copy)]
 struct SharedOut(*mut f32);
+// SAFETY: the pointer is only dereferenced inside `forward`'s parallel loop,
+// where each task writes a block of the output no other task touches, and
+// the output outlives the loop.
 unsafe impl Send for SharedOut {}
+// SAFETY: as for `Send`: shared only to hand each task its disjoint block.
 unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
     /// A method, not field access, so closures capture the whole wrapper.
     fn ptr(self) -> *mut f32 {
         self.0
+    }
+}
+
+/// How one GEMM is cut into tasks: blocks of `MC` rows, and, when there
+/// are fewer row blocks than twice the threads, blocks of panels too, so
+/// every core has work on a small batch. Every block is non-empty: the
+/// number of column blocks is recomputed from the panels per block, so no
+/// block can start past the last panel (a pointer to it would be out of
+/// bounds, which is undefined behaviour even if nothing is read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TaskPlan {
+    m: usize,
+    panels: usize,
+    col_blocks: usize,
+    panels_per_block: usize,
+}
+
+impl TaskPlan {
+    fn new(m: usize, panels: usize, threads: usize) -> Self {
+        let row_blocks = m.div_ceil(MC);
+        let threads = threads.max(1);
+        let wanted = if row_blocks >= 2 * threads {
+            1
+        } else {
+            (2 * threads).div_ceil(row_blocks.max(1)).min(panels.max(1))
+        };
+        let panels_per_block = panels.div_ceil(wanted).max(1);
+        Self {
+            m,
+            panels,
+            col_blocks: panels.div_ceil(panels_per_block).max(1),
+            panels_per_block,
+        }
+    }
+
+    fn tasks(&self) -> usize {
+        self.m.div_ceil(MC) * self.col_blocks
+    }
+
+    /// Task `t`'s rows and panels, both non-empty and in bounds for `t < tasks()`.
+    fn task(&self, t: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let (rb, cb) = (t / self.col_blocks, t % self.col_blocks);
+        let rows = rb * MC..((rb + 1) * MC).min(self.m);
+        let cols = cb * self.panels_per_block..((cb + 1) * self.panels_per_block).min(self.panels);
+        (rows, cols)
     }
 }
 
@@ -187,6 +238,12 @@ impl Kernel {
     }
 
     /// `mr` (≤ 6) rows × 16 columns over depth `kc`.
+    ///
+    /// # Safety
+    /// `a` points to `mr` rows of `kc` readable floats, `lda` apart; `panel`
+    /// to `kc · NR` floats; `bias` to NR floats; `c` to `mr` rows of NR
+    /// writable floats, `ldc` apart, that no other thread is using; the CPU
+    /// has the features `self` needs (it came from `Kernel::detect`).
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile(
         self,
@@ -200,6 +257,8 @@ impl Kernel {
         ldc: usize,
         init: Init,
     ) {
+        // SAFETY: the caller's contract is each kernel's contract; Avx2 is
+        // only chosen where the CPU reported AVX2 and FMA.
         match self {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => match mr {
@@ -215,6 +274,8 @@ impl Kernel {
     }
 }
 
+/// # Safety
+/// As [`Kernel::tile`] (any CPU).
 #[allow(clippy::too_many_arguments)]
 unsafe fn plain_tile(
     mr: usize,
@@ -256,6 +317,9 @@ mod avx2 {
 
     /// `R` rows × 16 columns: 2·R accumulators, one broadcast of the input
     /// per row and depth step, two loads of the packed panel.
+    ///
+    /// # Safety
+    /// As [`super::Kernel::tile`] with `mr = R`, and the CPU has AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn tile<const R: usize>(
@@ -340,7 +404,9 @@ mod tests {
     /// magnitude of the terms, fp32 rounding over k products.
     #[test]
     fn packed_gemm_matches_reference_on_random_inputs() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(rand::random());
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         for &(m, n, k) in &[
             (1, 16, 7),
             (5, 32, 256),
@@ -372,13 +438,16 @@ mod tests {
 
     #[test]
     fn plain_kernel_matches_reference() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(rand::random());
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let (m, n, k) = (9, 32, 300);
         let x = random(&mut rng, m * k);
         let w = random(&mut rng, n * k);
         let b = random(&mut rng, n);
         let packed = PackedLinear::pack(&w, Some(&b), n, k);
         let mut fast = vec![0f32; m * n];
+        // SAFETY: x is m·k, fast is m·n, all n / NR panels, the plain kernel.
         unsafe {
             packed.block(
                 Kernel::Plain,
@@ -397,5 +466,70 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
         assert!(worst < 1e-4, "{worst}");
+    }
+
+    /// Every task of every plan is a non-empty block inside the output,
+    /// and the tasks cover each (row, panel) exactly once: the bug this
+    /// guards against made a block start past the last panel (9, 11, 13–15,
+    /// 17–23, 25+ threads on a 1,536-wide layer with one row block).
+    #[test]
+    fn task_plans_cover_the_output_once_with_no_empty_block() {
+        for threads in 1..=64 {
+            for m in [1, 2, 5, 71, 72, 73, 150, 500, 2000] {
+                for panels in [1, 2, 3, 24, 72, 96] {
+                    let plan = TaskPlan::new(m, panels, threads);
+                    let mut seen = vec![0u8; m * panels];
+                    for t in 0..plan.tasks() {
+                        let (rows, cols) = plan.task(t);
+                        assert!(!rows.is_empty() && !cols.is_empty(), "{plan:?} task {t}");
+                        assert!(rows.end <= m && cols.end <= panels, "{plan:?} task {t}");
+                        for r in rows {
+                            for c in cols.clone() {
+                                seen[r * panels + c] += 1;
+                            }
+                        }
+                    }
+                    assert!(seen.iter().all(|&s| s == 1), "{plan:?}");
+                }
+            }
+        }
+    }
+
+    /// The encoder's own shapes (one row to many row blocks) on 1–32
+    /// threads, with an epilogue, against f64 sums.
+    #[test]
+    fn every_thread_count_and_batch_shape_matches_the_reference() {
+        let seed: u64 = rand::random();
+        println!("seed {seed}");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let (n, k) = (1536, 64);
+        let w = random(&mut rng, n * k);
+        let b = random(&mut rng, n);
+        let packed = PackedLinear::pack(&w, Some(&b), n, k);
+        for threads in 1..=32 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for m in [1, 2, 7, 73] {
+                let x = random(&mut rng, m * k);
+                let mut fast = vec![0f32; m * n];
+                let double = |v: &mut [f32]| v.iter_mut().for_each(|x| *x *= 2.0);
+                pool.install(|| {
+                    packed.forward(&x, m, &mut fast, Accumulate::Overwrite, Some(&double))
+                });
+                let mut want = vec![0f32; m * n];
+                reference(&x, &w, &b, m, n, k, &mut want, Accumulate::Overwrite);
+                let worst = fast
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - 2.0 * b).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst < 1e-4,
+                    "seed {seed}, {threads} threads, m {m}: {worst}"
+                );
+            }
+        }
     }
 }

@@ -122,7 +122,9 @@ mod tests {
 
     #[test]
     fn layer_norm_matches_the_definition_on_random_rows() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(rand::random());
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let width = 387; // not a multiple of 8: the tails count too
         let rows = 70;
         let x: Vec<f32> = (0..rows * width)
@@ -153,7 +155,9 @@ mod tests {
 
     #[test]
     fn dot_and_sum_match_f64_on_random_vectors() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(rand::random());
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         for len in [1, 7, 8, 32, 45, 384] {
             let a: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
             let b: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
