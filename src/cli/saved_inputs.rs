@@ -1,7 +1,9 @@
 //! Result files given on the command line (files, folders, `-`), read back
 //! one file at a time; a file that cannot be read is named on standard error
-//! and the others go on.
+//! and the others go on. A call id is one call across all the files: a call
+//! whose id an earlier file already had is named and left out, not fused.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::report::{read_saved, SavedCall};
@@ -21,9 +23,31 @@ pub fn for_each_saved(
     for f in &failures {
         eprintln!("calltone: {f}");
     }
+    let mut first_in: HashMap<String, String> = HashMap::new();
     for input in &inputs {
-        match read_bytes(input, MAX_RESULTS_BYTES).and_then(|b| read_saved(&input.label(), &b)) {
-            Ok(saved) => each(saved)?,
+        let label = input.label();
+        match read_bytes(input, MAX_RESULTS_BYTES).and_then(|b| read_saved(&label, &b)) {
+            Ok(saved) => {
+                let mut unique = Vec::with_capacity(saved.len());
+                for call in saved {
+                    if let Some(earlier) = first_in.get(&call.call_id) {
+                        let e = ReadError {
+                            path: label.clone(),
+                            reason: format!(
+                                "call {:?} is also in {earlier}: two calls under one id are \
+                                 not merged; this one is left out",
+                                call.call_id
+                            ),
+                        };
+                        eprintln!("calltone: {e}");
+                        failures.push(e);
+                        continue;
+                    }
+                    first_in.insert(call.call_id.clone(), label.clone());
+                    unique.push(call);
+                }
+                each(unique)?
+            }
             Err(e) => {
                 eprintln!("calltone: {e}");
                 failures.push(e);

@@ -15,13 +15,15 @@ use super::call_output::{load_rules, CallOutput, PreparedCall};
 use super::output_target::OutputTarget;
 use super::peak_memory::peak_memory_mib;
 use super::report_output::{emit_reports, parse_gates, TextTo};
-use super::{EXIT_GATE, EXIT_OK, EXIT_PARTIAL};
+use super::{Stopped, EXIT_GATE, EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::turn_scores;
 use crate::engine::batching::call_groups;
 use crate::engine::shard::content_hash;
 use crate::engine::{ScoreOptions, Scorer};
+use crate::report::records::ShardRecord;
 use crate::report::resume::ResumeIndex;
 use crate::report::{OutputFormat, RecordSink};
+use crate::transcript::identity::CallIds;
 use crate::transcript::inputs::{expand_filtered, input_chunks, read_bytes, Input, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadError, ReadLimits, RoleHints};
 
@@ -39,6 +41,8 @@ const BYTES_PER_CHUNK: u64 = 32 << 20;
 /// Turns scored and written together: enough for full, length-sorted
 /// batches, few enough that memory stays flat on a file of millions.
 const TURNS_PER_GROUP: usize = 8192;
+/// Renamed calls named one by one on standard error; the rest are counted.
+const RENAMES_NAMED: usize = 5;
 
 pub fn configure_threads(threads: Option<usize>) {
     let n = threads
@@ -134,7 +138,11 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     } else {
         OutputTarget::open(args.output.as_deref())?
     };
-    let mut sink = RecordSink::new(&mut target, args.format)?;
+    // From here on the run has started: a write error stops it with what it
+    // finished kept (exit 1), and a model error fails only its calls.
+    let out_name = target.name();
+    let wrote = Stopped::writing(&out_name);
+    let mut sink = RecordSink::new(&mut target, args.format).map_err(&wrote)?;
     let output = CallOutput {
         rules: &rules,
         redact: !args.analysis.no_redact,
@@ -142,6 +150,8 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     };
     let (mut calls, mut turns, mut resumed, mut seq) = (0usize, 0usize, 0usize, 0usize);
     let mut without_customer: Vec<String> = Vec::new();
+    let mut ids = CallIds::default();
+    let mut renamed = 0usize;
     for chunk in input_chunks(&inputs, FILES_PER_CHUNK, BYTES_PER_CHUNK) {
         let read: Vec<Result<Vec<Conversation>, ReadError>> = chunk
             .par_iter()
@@ -155,7 +165,14 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         for r in read {
             match r {
                 Ok(convs) => {
-                    for conv in convs {
+                    for mut conv in convs {
+                        // Before the shard test: every shard names every call alike.
+                        if let Some(r) = ids.assign(&mut conv) {
+                            renamed += 1;
+                            if renamed <= RENAMES_NAMED {
+                                bar.suspend(|| eprintln!("calltone: {r}"));
+                            }
+                        }
                         let place = seq;
                         seq += 1;
                         if args.shard.is_some_and(|s| !s.keeps(&conv.id)) {
@@ -180,26 +197,45 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             let earlier: Vec<Option<Vec<u8>>> = group
                 .iter()
                 .map(|c| resume.records(&c.conv.id, &c.hash, c.seq))
-                .collect::<std::io::Result<_>>()?;
+                .collect::<std::io::Result<_>>()
+                .map_err(|e| Stopped::new("reading the interrupted run's records", e))?;
             let to_score: Vec<&Conversation> = group
                 .iter()
                 .zip(&earlier)
                 .filter(|(_, e)| e.is_none())
                 .map(|(c, _)| &c.conv)
                 .collect();
-            let mut scored = scorer.score_call_refs(&to_score)?.into_iter();
+            let mut scored = match scorer.score_call_refs(&to_score) {
+                Ok(scored) => Some(scored.into_iter()),
+                Err(e) => {
+                    // Only these calls fail; each is named, and the run goes on.
+                    for conv in &to_score {
+                        let failure = ReadError {
+                            path: conv.source.clone(),
+                            reason: format!("call {:?}: the model failed: {e}", conv.id),
+                        };
+                        bar.suspend(|| eprintln!("calltone: {failure}"));
+                        failures.push(failure);
+                    }
+                    None
+                }
+            };
             for (call, earlier) in group.iter().zip(earlier) {
                 match earlier {
                     Some(block) => {
-                        sink.write_jsonl_block(&block)?;
+                        sink.write_jsonl_block(&block).map_err(&wrote)?;
                         resumed += 1;
                     }
                     None => {
-                        let units = scored.next().expect("one score list per call scored");
+                        let Some(units) = scored.as_mut().and_then(Iterator::next) else {
+                            continue; // its model batch failed: named above
+                        };
                         let mut prepared = output.prepare(&call.conv, &turn_scores(&units));
                         prepared.seq = Some(call.seq);
                         prepared.content_hash = Some(call.hash.clone());
-                        output.write_prepared(&mut sink, &prepared)?;
+                        output
+                            .write_prepared(&mut sink, &prepared)
+                            .map_err(&wrote)?;
                         if keep_for_report {
                             kept.push(prepared);
                         }
@@ -212,13 +248,22 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             // A checkpoint: what an interruption leaves is whole calls, bar the last.
-            sink.flush()?;
+            sink.flush().map_err(&wrote)?;
         }
         bar.inc(chunk.len() as u64);
         let secs = started.elapsed().as_secs_f64().max(1e-3);
         bar.set_message(format!("{turns} turns, {:.0} turns/s", turns as f64 / secs));
     }
-    sink.finish()?;
+    if let (Some(shard), true) = (args.shard, jsonl) {
+        sink.write_shard_record(&ShardRecord::new(
+            vec![shard.to_string()],
+            Vec::new(),
+            calls,
+            seq,
+        ))
+        .map_err(&wrote)?;
+    }
+    sink.finish().map_err(&wrote)?;
     bar.finish_and_clear();
     target.finish()?;
     let mut failed_gates = Vec::new();
@@ -251,6 +296,12 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             inputs.len() + unreadable_paths,
             failures.len()
         );
+        if renamed > RENAMES_NAMED {
+            eprintln!(
+                "calltone: {renamed} calls were given new ids because another input had used \
+                 theirs (the first {RENAMES_NAMED} are named above; the rule: ID@INPUT)"
+            );
+        }
         if let Some(note) = no_customer_note(&without_customer) {
             eprintln!("calltone: {note}");
         }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::records::{CallRecord, TurnRecord};
+use super::records::{CallRecord, TurnRecord, SHARD_RECORD};
 use crate::analysis::TurnScore;
 use crate::transcript::{Channel, Conversation, ReadError, Turn};
 
@@ -24,47 +24,80 @@ fn error(path: &str, reason: impl Into<String>) -> ReadError {
     }
 }
 
-fn find_or_add<'a>(calls: &'a mut Vec<SavedCall>, id: &str) -> &'a mut SavedCall {
-    // Calls arrive grouped, so the last one is nearly always the match.
-    if let Some(i) = calls.iter().rposition(|c| c.call_id == id) {
-        return &mut calls[i];
-    }
-    calls.push(SavedCall {
-        call_id: id.to_string(),
-        turns: Vec::new(),
-        call: None,
-    });
-    calls.last_mut().expect("just pushed")
+/// Calls as they are read, with where each was first seen, so that a call
+/// appearing twice is named rather than fused into one.
+#[derive(Default)]
+struct Reading {
+    calls: Vec<SavedCall>,
+    /// Call id → (index in `calls`, where it was first seen).
+    seen: std::collections::HashMap<String, (usize, String)>,
 }
 
-fn add_record(calls: &mut Vec<SavedCall>, v: Value, path: &str, at: &str) -> Result<(), ReadError> {
-    match v.get("type").and_then(Value::as_str) {
-        Some("turn") => {
-            let t: TurnRecord = serde_json::from_value(v)
-                .map_err(|e| error(path, format!("{at}: not a calltone turn record: {e}")))?;
-            find_or_add(calls, &t.call_id).turns.push(t);
+impl Reading {
+    /// The call a record of `id` belongs to: the call being read when it is
+    /// that one and not yet closed by its call record, else a new call. An
+    /// id already used by an earlier call is an error: two calls under one
+    /// id (two runs concatenated, say) must not become one.
+    fn call_for(&mut self, id: &str, path: &str, at: &str) -> Result<&mut SavedCall, ReadError> {
+        let open = self
+            .calls
+            .last()
+            .is_some_and(|c| c.call_id == id && c.call.is_none());
+        if !open {
+            if let Some((_, first)) = self.seen.get(id) {
+                return Err(error(
+                    path,
+                    format!(
+                        "{at}: call {id:?} appears again (first at {first}): two calls under one \
+                         id are not merged; give each its own id (`calltone score` does)"
+                    ),
+                ));
+            }
+            self.seen
+                .insert(id.to_string(), (self.calls.len(), at.to_string()));
+            self.calls.push(SavedCall {
+                call_id: id.to_string(),
+                turns: Vec::new(),
+                call: None,
+            });
         }
-        Some("call") => {
-            let c: CallRecord = serde_json::from_value(v)
-                .map_err(|e| error(path, format!("{at}: not a calltone call record: {e}")))?;
-            let id = c.call_id.clone();
-            find_or_add(calls, &id).call = Some(c);
-        }
-        _ => {
-            return Err(error(
-                path,
-                format!("{at}: not a calltone record (no \"type\": \"turn\" or \"call\")"),
-            ))
-        }
+        Ok(self
+            .calls
+            .last_mut()
+            .expect("a call was just found or added"))
     }
-    Ok(())
+
+    fn add(&mut self, v: Value, path: &str, at: &str) -> Result<(), ReadError> {
+        match v.get("type").and_then(Value::as_str) {
+            Some("turn") => {
+                let t: TurnRecord = serde_json::from_value(v)
+                    .map_err(|e| error(path, format!("{at}: not a calltone turn record: {e}")))?;
+                let id = t.call_id.clone();
+                self.call_for(&id, path, at)?.turns.push(t);
+            }
+            Some("call") => {
+                let c: CallRecord = serde_json::from_value(v)
+                    .map_err(|e| error(path, format!("{at}: not a calltone call record: {e}")))?;
+                let id = c.call_id.clone();
+                self.call_for(&id, path, at)?.call = Some(c);
+            }
+            Some(SHARD_RECORD) => {} // a shard's footer: read by `merge`, not a call
+            _ => {
+                return Err(error(
+                    path,
+                    format!("{at}: not a calltone record (no \"type\": \"turn\" or \"call\")"),
+                ))
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parses a results file: JSONL records or the JSON document `--format json` writes.
 pub fn read_saved(path: &str, bytes: &[u8]) -> Result<Vec<SavedCall>, ReadError> {
     let text = std::str::from_utf8(bytes).map_err(|e| error(path, format!("not UTF-8: {e}")))?;
     let trimmed = text.trim_start();
-    let mut calls = Vec::new();
+    let mut reading = Reading::default();
     if trimmed.is_empty() {
         return Err(error(path, "empty file"));
     }
@@ -92,10 +125,11 @@ pub fn read_saved(path: &str, bytes: &[u8]) -> Result<Vec<SavedCall>, ReadError>
                 .as_object_mut()
                 .and_then(|o| o.remove("turn_records"))
                 .unwrap_or(Value::Array(Vec::new()));
+            let at = format!("call {i}");
             for t in turns.as_array().into_iter().flatten() {
-                add_record(&mut calls, t.clone(), path, &format!("call {i}"))?;
+                reading.add(t.clone(), path, &at)?;
             }
-            add_record(&mut calls, c, path, &format!("call {i}"))?;
+            reading.add(c, path, &at)?;
         }
     } else {
         for (n, line) in text.lines().enumerate() {
@@ -105,10 +139,10 @@ pub fn read_saved(path: &str, bytes: &[u8]) -> Result<Vec<SavedCall>, ReadError>
             let at = format!("line {}", n + 1);
             let v: Value = serde_json::from_str(line)
                 .map_err(|e| error(path, format!("{at}: invalid JSON: {e}")))?;
-            add_record(&mut calls, v, path, &at)?;
+            reading.add(v, path, &at)?;
         }
     }
-    Ok(calls)
+    Ok(reading.calls)
 }
 
 impl SavedCall {
@@ -191,5 +225,24 @@ mod tests {
         let e = read_saved("r.csv", b"call_id,turn,speaker\n").unwrap_err();
         assert!(e.reason.contains("CSV"), "{e}");
         assert!(read_saved("e", b"").is_err());
+    }
+
+    #[test]
+    fn a_call_id_twice_is_named_not_fused() {
+        let turn = |id: &str| {
+            format!("{{\"type\":\"turn\",\"call_id\":\"{id}\",\"turn\":0,\"speaker\":\"A\",\"role\":\"customer\",\"role_inferred\":false,\"start_ms\":null,\"end_ms\":null,\"text\":\"hi\",\"label\":null,\"negative\":null,\"neutral\":null,\"positive\":null,\"score\":null,\"intensity\":null,\"windows\":null}}\n")
+        };
+        let good = format!("{}{}", turn("a"), turn("a"));
+        let calls = read_saved("r.jsonl", good.as_bytes()).unwrap();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].turns.len(), 2);
+        // a, then b, then a again: the second a is not appended to the first.
+        let twice = format!("{}{}{}", turn("a"), turn("b"), turn("a"));
+        let e = read_saved("r.jsonl", twice.as_bytes()).unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("line 3: call \"a\" appears again (first at line 1)"),
+            "{e}"
+        );
     }
 }
