@@ -68,6 +68,16 @@ fn alerts_arrive_while_the_call_is_live() {
         writeln!(stdin, "{line}").unwrap();
     }
     stdin.flush().unwrap();
+    // The bad line's error event comes first, in input order.
+    let error = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("an error event for line 3");
+    assert_eq!(error["event"], "error", "{error}");
+    assert_eq!(error["line"], 3, "{error}");
+    assert!(
+        error["reason"].as_str().unwrap().starts_with("not JSON"),
+        "{error}"
+    );
     let alert = rx
         .recv_timeout(Duration::from_secs(120))
         .expect("an alert while standard input is still open");
@@ -98,7 +108,8 @@ fn alerts_arrive_while_the_call_is_live() {
     drop(stdin);
     let rest: Vec<Value> = rx.iter().collect();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    // Two lines could not be used: exit 1, as for any input that failed.
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 3: not JSON"), "{stderr}");
     assert!(
@@ -111,12 +122,13 @@ fn alerts_arrive_while_the_call_is_live() {
         .map(|e| {
             (
                 e["event"].as_str().unwrap().into(),
-                e["call_id"].as_str().unwrap().into(),
+                e["call_id"].as_str().unwrap_or("-").into(),
             )
         })
         .collect();
     let want: Vec<(String, String)> = [
         ("recovered", "4411"),
+        ("error", "-"),
         ("ended", "4411"),
         ("ended", "calm-7"),
     ]
@@ -126,8 +138,86 @@ fn alerts_arrive_while_the_call_is_live() {
     assert_eq!(events, want, "{rest:#?}");
     let recovered = &rest[0];
     assert!(recovered["turn"].as_u64().unwrap() >= 7, "{recovered}");
-    assert_eq!(rest[1]["reason"], "end");
-    assert_eq!(rest[1]["turns"], 12);
-    assert_eq!(rest[2]["reason"], "end-of-input");
-    assert_eq!(rest[2]["alerts"], 0);
+    assert!(
+        rest[1]["reason"].as_str().unwrap().contains("call_id"),
+        "{}",
+        rest[1]
+    );
+    assert_eq!(rest[2]["reason"], "end");
+    assert_eq!(rest[2]["turns"], 12);
+    assert_eq!(rest[3]["reason"], "end-of-input");
+    assert_eq!(rest[3]["alerts"], 0);
+}
+
+/// A line that is not UTF-8, one over the size limit and one missing its
+/// text each get an `error` event with their line number; the lines after
+/// them are read, and the calls still open are ended as usual.
+#[test]
+fn unreadable_lines_are_error_events_and_the_stream_goes_on() {
+    let mut input: Vec<u8> = Vec::new();
+    let turn = |id: &str, text: &str| {
+        (json!({"call_id": id, "speaker": "Customer", "text": text}).to_string() + "\n")
+            .into_bytes()
+    };
+    input.extend(turn("a", "Hello there."));
+    input.extend(b"{\"call_id\":\"a\",\"text\":\"caf\xe9\"}\n"); // Latin-1, not UTF-8
+    input.extend(turn("b", &"x".repeat(3000))); // over --max-turn-bytes 1000 (and the line limit)
+    input.extend(
+        json!({"call_id": "b", "speaker": "Customer"})
+            .to_string()
+            .into_bytes(),
+    );
+    input.push(b'\n');
+    input.extend(turn("b", "Thanks, that is all."));
+    let out = Command::new(assert_cmd::cargo::cargo_bin("calltone"))
+        .args(["stream", "--max-turn-bytes", "1000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(&input)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let errors: Vec<(u64, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "error")
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 3, "{events:#?}");
+    assert_eq!(errors[0].0, 2);
+    assert!(errors[0].1.contains("not UTF-8"), "{errors:?}");
+    assert_eq!(errors[1].0, 3);
+    assert!(errors[1].1.contains("1000 bytes"), "{errors:?}");
+    assert_eq!(errors[2].0, 4);
+    assert!(errors[2].1.contains("missing \"text\""), "{errors:?}");
+    let ended: Vec<(&str, u64)> = events
+        .iter()
+        .filter(|e| e["event"] == "ended")
+        .map(|e| (e["call_id"].as_str().unwrap(), e["turns"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(ended, [("a", 1), ("b", 1)], "{events:#?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2: not UTF-8"), "{stderr}");
+    assert!(
+        stderr.contains("3 input lines could not be used"),
+        "{stderr}"
+    );
 }

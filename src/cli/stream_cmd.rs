@@ -1,25 +1,29 @@
 //! `calltone stream`: turns in (JSONL on standard input, calls interleaved),
 //! alert lines out as they happen. A reader thread feeds lines to the loop
-//! so idle calls are closed even while no input arrives. A bad line is
-//! reported on standard error with its number and skipped.
+//! so idle calls are closed even while no input arrives. A line that cannot
+//! be used (not UTF-8, not JSON, a field missing or wrong, too long, a model
+//! error) becomes an `error` event naming its line number, is also named on
+//! standard error, and is skipped: everything else goes on.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::args::{AlertLevel, StreamArgs};
 use super::call_output::load_rules;
 use super::score_cmd::configure_threads;
-use super::EXIT_OK;
+use super::{EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::live::{LiveCalls, LiveEvent, LiveSettings};
 use crate::analysis::moments::Severity;
 use crate::analysis::turn_scores;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::text::redact::redact;
 use crate::transcript::jsonl::turn_from_json;
+use crate::transcript::stream_lines::{max_line_bytes, read_lines, InputLine};
 
 impl From<AlertLevel> for Severity {
     fn from(a: AlertLevel) -> Self {
@@ -47,53 +51,101 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
     let now_ms = || started.elapsed().as_millis() as u64;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut emit = |events: Vec<LiveEvent>| -> std::io::Result<()> {
-        for e in events {
-            serde_json::to_writer(&mut out, &e)?;
-            out.write_all(b"\n")?;
-        }
-        out.flush() // an alert is no use sitting in a buffer
-    };
-
-    let (tx, rx) = mpsc::sync_channel::<std::io::Result<String>>(1024);
+    let max_line = max_line_bytes(args.max_turn_bytes);
+    let (tx, rx) = mpsc::sync_channel::<InputLine>(1024);
     std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
+        read_lines(std::io::stdin().lock(), max_line, |line| {
+            tx.send(line).is_ok()
+        })
     });
     let tick = Duration::from_millis(250);
-    let mut n = 0usize;
+    let mut failed_lines = 0usize;
     loop {
-        let line = match rx.recv_timeout(tick) {
-            Ok(line) => line?,
+        let (n, line) = match rx.recv_timeout(tick) {
+            Ok(InputLine::Text(n, line)) => (n, line),
+            Ok(InputLine::Unreadable(n, reason)) => {
+                failed_lines += 1;
+                emit_error(&mut out, &LineError::new(n, reason, None))?;
+                continue;
+            }
+            Ok(InputLine::Failed(e)) => {
+                // Standard input itself broke: close the open calls as at its end.
+                eprintln!("calltone: stdin: cannot read further: {e}");
+                failed_lines += 1;
+                break;
+            }
             Err(RecvTimeoutError::Timeout) => {
-                emit(live.expire(now_ms()))?;
+                emit(&mut out, &live.expire(now_ms()))?;
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        n += 1;
         if line.trim().is_empty() {
             continue;
         }
-        let events = match handle(&line, n, &args, &scorer, &mut live, now_ms()) {
-            Ok(events) => events,
-            Err(reason) => {
-                eprintln!("calltone: stdin: {reason}");
-                continue;
+        match handle(&line, n, &args, &scorer, &mut live, now_ms()) {
+            Ok(events) => emit(&mut out, &events)?,
+            Err(error) => {
+                failed_lines += 1;
+                emit_error(&mut out, &error)?;
             }
-        };
-        emit(events)?;
+        }
     }
     // End of input: every call still open is over.
     let mut open = live.expire(u64::MAX);
     for e in &mut open {
         e.reason = Some("end-of-input");
     }
-    emit(open)?;
+    emit(&mut out, &open)?;
+    if failed_lines > 0 {
+        eprintln!(
+            "calltone: stream: {failed_lines} input lines could not be used (each named above)"
+        );
+        return Ok(ExitCode::from(EXIT_PARTIAL));
+    }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Writes events, one JSON line each, and flushes: an alert is no use
+/// sitting in a buffer.
+fn emit(out: &mut impl Write, events: &[LiveEvent]) -> std::io::Result<()> {
+    for e in events {
+        serde_json::to_writer(&mut *out, e)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// An unusable line: its `error` event, and the same on standard error.
+fn emit_error(out: &mut impl Write, error: &LineError) -> std::io::Result<()> {
+    eprintln!("calltone: stdin: line {}: {}", error.line, error.reason);
+    serde_json::to_writer(&mut *out, error)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// An input line that could not be used: one `error` event on standard
+/// output (and the same on standard error).
+#[derive(Debug, Serialize)]
+struct LineError {
+    event: &'static str,
+    /// The line's number in the input, from 1.
+    line: usize,
+    /// The call it names, when that much could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_id: Option<String>,
+    reason: String,
+}
+
+impl LineError {
+    fn new(line: usize, reason: String, call_id: Option<String>) -> Self {
+        Self {
+            event: "error",
+            line,
+            call_id,
+            reason,
+        }
+    }
 }
 
 /// One input line → the events it raises.
@@ -104,19 +156,26 @@ fn handle(
     scorer: &Scorer,
     live: &mut LiveCalls,
     now_ms: u64,
-) -> Result<Vec<LiveEvent>, String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("line {n}: not JSON: {e}"))?;
+) -> Result<Vec<LiveEvent>, LineError> {
+    let fail = |reason: String, call_id: Option<&str>| {
+        // turn_from_json's reasons start with the line number; the event has its own field.
+        let reason = reason
+            .strip_prefix(&format!("line {n}: "))
+            .map_or(reason.clone(), str::to_string);
+        LineError::new(n, reason, call_id.map(str::to_string))
+    };
+    let v: Value = serde_json::from_str(line).map_err(|e| fail(format!("not JSON: {e}"), None))?;
+    let named = v.get("call_id").and_then(Value::as_str);
     if v.get("event").and_then(Value::as_str) == Some("end") {
-        let id = v["call_id"]
-            .as_str()
-            .ok_or_else(|| format!("line {n}: an end event needs a call_id"))?;
+        let id = named.ok_or_else(|| fail("an end event needs a call_id".into(), None))?;
         return Ok(live.end(id, "end").into_iter().collect());
     }
-    let (call_id, mut turn) = turn_from_json(&v, n, args.max_turn_bytes)?;
-    let call_id = call_id.ok_or_else(|| format!("line {n}: stream turns need a \"call_id\""))?;
+    let (call_id, mut turn) =
+        turn_from_json(&v, n, args.max_turn_bytes).map_err(|r| fail(r, named))?;
+    let call_id = call_id.ok_or_else(|| fail("stream turns need a \"call_id\"".into(), None))?;
     let units = scorer
         .score(&[turn.text.as_str()])
-        .map_err(|e| format!("line {n}: {e}"))?;
+        .map_err(|e| fail(format!("the model failed: {e}"), Some(&call_id)))?;
     let score = turn_scores(&units).pop().flatten();
     // The model read the original; everything written is redacted.
     if !args.analysis.no_redact {
