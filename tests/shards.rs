@@ -89,9 +89,42 @@ fn shards_merge_into_exactly_the_single_machine_output() {
         .arg(&again)
         .output()
         .unwrap();
-    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("shards overlap"));
     assert!(!again.exists());
+
+    // One shard's pod lost: refused, naming the missing shard (parts are 3, 2, 1, 0).
+    let partial = f.root.join("partial.jsonl");
+    let merge_three = |extra: &[&str]| {
+        calltone()
+            .arg("merge")
+            .args(&parts[..3])
+            .args(extra)
+            .arg("-o")
+            .arg(&partial)
+            .output()
+            .unwrap()
+    };
+    let run = merge_three(&[]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("shards 0/4 of the 4-way run are missing"),
+        "{stderr}"
+    );
+    assert!(!partial.exists());
+    // --allow-missing merges, and both the result and the summary say it is partial.
+    let run = merge_three(&["--allow-missing"]);
+    assert_success(&run);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("PARTIAL: shards 0/4 are missing"));
+    let text = std::fs::read_to_string(&partial).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "shard");
+    assert_eq!(last["missing"], serde_json::json!(["0/4"]));
+    assert_eq!(last["input_calls"], 90);
+    // A partial result still reads as results (its calls, not its marker).
+    let run = calltone().arg("report").arg(&partial).output().unwrap();
+    assert_success(&run);
 }
 
 #[test]

@@ -88,6 +88,11 @@ pub struct MergeArgs {
     /// Write the merged records here (atomically) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Merge even when shards of the run are missing; the result then ends with a
+    /// record naming them (`"type":"shard"`, `"missing": [...]`). Without it such a
+    /// set is refused and nothing is written.
+    #[arg(long)]
+    pub allow_missing: bool,
     /// No summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,

@@ -13,6 +13,55 @@ use crate::transcript::{Channel, Conversation, Role};
 
 pub const SCHEMA: &str = "calltone/2";
 
+/// The `type` of the record that ends a shard's output.
+pub const SHARD_RECORD: &str = "shard";
+
+/// The last line of a `score --shard K/N` output (JSONL): which shard it
+/// is, how many calls it holds and how many the whole input had, so that
+/// `merge` can tell a complete set of shards from one with a shard lost. A
+/// merge of a complete set drops these lines (the result equals a
+/// one-machine run); `merge --allow-missing` ends a partial result with one
+/// listing the shards it lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub schema: String,
+    /// The shards this file holds, `K/N` each (one for a shard's own output).
+    pub shards: Vec<String>,
+    /// Shards of the same run that this file lacks (only a partial merge has any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// Calls in this file.
+    pub calls: usize,
+    /// Calls in the whole input (every shard reads it all, so all agree).
+    pub input_calls: usize,
+}
+
+impl ShardRecord {
+    pub fn new(
+        shards: Vec<String>,
+        missing: Vec<String>,
+        calls: usize,
+        input_calls: usize,
+    ) -> Self {
+        Self {
+            kind: SHARD_RECORD.into(),
+            schema: SCHEMA.into(),
+            shards,
+            missing,
+            calls,
+            input_calls,
+        }
+    }
+
+    /// The record as one JSONL line.
+    pub fn write_line(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, self)?;
+        out.write_all(b"\n")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
     #[serde(rename = "type")]

@@ -132,6 +132,12 @@ impl<W: Write> RecordSink<W> {
         Ok(())
     }
 
+    /// Ends a shard's JSONL output with its [`ShardRecord`](super::records::ShardRecord).
+    pub fn write_shard_record(&mut self, record: &super::records::ShardRecord) -> io::Result<()> {
+        debug_assert_eq!(self.format, OutputFormat::Jsonl);
+        record.write_line(&mut self.out)
+    }
+
     /// Pushes what is buffered to the writer (a checkpoint between groups).
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
