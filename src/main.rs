@@ -29,7 +29,13 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("calltone: {e:#}");
-            ExitCode::from(cli::EXIT_USAGE)
+            // A run that stopped part way kept what it had finished: exit 1,
+            // as for inputs that failed. Anything else stopped it before it began.
+            if e.chain().any(|c| c.is::<cli::Stopped>()) {
+                ExitCode::from(cli::EXIT_PARTIAL)
+            } else {
+                ExitCode::from(cli::EXIT_USAGE)
+            }
         }
     }
 }

@@ -7,13 +7,15 @@ use super::args::AnalyzeArgs;
 use super::call_output::{load_rules, CallOutput};
 use super::output_target::OutputTarget;
 use super::saved_inputs::for_each_saved;
-use super::{EXIT_OK, EXIT_PARTIAL};
+use super::{Stopped, EXIT_OK, EXIT_PARTIAL};
 use crate::report::RecordSink;
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(args.analysis.rules.as_deref())?;
     let mut target = OutputTarget::open(args.output.as_deref())?;
-    let mut sink = RecordSink::new(&mut target, args.format)?;
+    let out_name = target.name();
+    let wrote = Stopped::writing(&out_name);
+    let mut sink = RecordSink::new(&mut target, args.format).map_err(&wrote)?;
     let (mut calls, mut turns) = (0usize, 0usize);
     let (inputs, failures) = for_each_saved(&args.paths, |saved| {
         for call in &saved {
@@ -29,13 +31,15 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 prepared.seq = record.seq;
                 prepared.content_hash = record.content_hash.clone();
             }
-            output.write_prepared(&mut sink, &prepared)?;
+            output
+                .write_prepared(&mut sink, &prepared)
+                .map_err(&wrote)?;
             calls += 1;
             turns += call.turns.len();
         }
         Ok(())
     })?;
-    sink.finish()?;
+    sink.finish().map_err(&wrote)?;
     target.finish()?;
     if !args.quiet {
         eprintln!(

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::Stopped;
 use crate::report::atomic::AtomicFile;
 use crate::report::resume::PartialFile;
 
@@ -37,12 +38,34 @@ impl OutputTarget {
         })
     }
 
-    /// Makes the output visible: renames the file into place, or flushes.
-    pub fn finish(self) -> anyhow::Result<()> {
+    /// What is being written, for error messages: the file (for a resumable
+    /// one, `FILE.partial`, where an interrupted run's calls stay) or
+    /// standard output.
+    pub fn name(&self) -> String {
         match self {
-            OutputTarget::File(f) => f.commit().context("could not finish the output file"),
-            OutputTarget::Partial(f) => f.commit().context("could not finish the output file"),
-            OutputTarget::Stdout(mut s) => Ok(s.flush()?),
+            OutputTarget::File(f) => f.target().display().to_string(),
+            OutputTarget::Partial(f) => f.partial().display().to_string(),
+            OutputTarget::Stdout(_) => "standard output".into(),
+        }
+    }
+
+    /// Makes the output visible: renames the file into place, or flushes.
+    pub fn finish(self) -> Result<(), Stopped> {
+        match self {
+            OutputTarget::File(f) => {
+                let name = f.target().display().to_string();
+                f.commit()
+                    .map_err(|e| Stopped::new(format!("could not finish {name}"), e))
+            }
+            OutputTarget::Partial(f) => {
+                let name = f.partial().display().to_string();
+                f.commit().map_err(|e| {
+                    Stopped::new(format!("could not finish {name} (kept for --resume)"), e)
+                })
+            }
+            OutputTarget::Stdout(mut s) => s
+                .flush()
+                .map_err(|e| Stopped::new("writing standard output", e)),
         }
     }
 }

@@ -53,7 +53,7 @@ fn write_file(
 ) -> anyhow::Result<()> {
     let mut target = OutputTarget::open(Some(path))?;
     f(&mut target).with_context(|| format!("cannot write {}", path.display()))?;
-    target.finish()
+    Ok(target.finish()?)
 }
 
 /// Where the terminal report goes.

@@ -25,6 +25,11 @@ impl AtomicFile {
         })
     }
 
+    /// The file this will become.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// Flushes, syncs and renames into place.
     pub fn commit(self) -> io::Result<()> {
         let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;

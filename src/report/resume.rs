@@ -152,6 +152,11 @@ impl PartialFile {
         })
     }
 
+    /// The working file (`OUT.partial`).
+    pub fn partial(&self) -> &Path {
+        &self.partial
+    }
+
     pub fn commit(mut self) -> io::Result<()> {
         self.out.flush()?;
         let file = self.out.into_inner().map_err(|e| e.into_error())?;
