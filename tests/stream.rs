@@ -53,7 +53,7 @@ fn alerts_arrive_while_the_call_is_live() {
     });
     let lines = irate_call();
     let calm = |i: usize, text: &str| {
-        json!({"call_id": "calm-7", "speaker": if i % 2 == 0 { "Agent" } else { "Customer" },
+        json!({"call_id": "calm-7", "speaker": if i.is_multiple_of(2) { "Agent" } else { "Customer" },
                "text": text})
         .to_string()
     };

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "calltone",
     version,
+    long_version = crate::cli::version::long_version(),
     about = "Find irate-customer moments in call and chat transcripts, offline.",
     long_about = "calltone reads call and chat transcripts, scores every turn with a transformer \
 sentiment model on this machine, and points at the turns where a customer's anger builds.\n\n\
@@ -119,6 +120,10 @@ pub struct ModelArg {
     /// CPU), cpu, cuda, cuda:N, metal. GPUs need a build with --features cuda / metal.
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
     pub device: crate::model::device::DeviceChoice,
+    /// CPU kernel path (default: the fastest this CPU runs; `calltone --version` lists
+    /// them): avx512, avx2 or portable. To compare paths on one machine.
+    #[arg(long, value_enum, env = "CALLTONE_KERNEL", value_name = "PATH")]
+    pub kernel: Option<crate::model::fast::cpu::KernelPath>,
 }
 
 #[derive(Args, Debug)]

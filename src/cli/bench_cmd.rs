@@ -35,6 +35,8 @@ struct Stages {
 struct BenchReport {
     corpus: String,
     model: String,
+    /// What ran the encoder (the CPU kernel path, or the GPU precision).
+    engine: String,
     threads: usize,
     calls: usize,
     turns: usize,
@@ -103,6 +105,7 @@ fn print(r: &BenchReport) {
     let pct = |x: f64| format!("{:.0}%", 100.0 * x);
     println!("corpus                 {}", r.corpus);
     println!("model                  {} ({} threads)", r.model, r.threads);
+    println!("engine                 {}", r.engine);
     println!(
         "calls / turns          {} / {} ({} distinct texts, {} windows, {} batches)",
         r.calls, r.turns, r.score.distinct, r.score.windows, r.score.batches
@@ -250,6 +253,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let report = BenchReport {
         corpus,
         model: model.name.clone(),
+        engine: model.engine(),
         threads,
         calls: convs.len(),
         turns: texts.len(),

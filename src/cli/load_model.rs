@@ -3,7 +3,7 @@
 
 use crate::cli::args::ModelArg;
 use crate::model::device;
-use crate::model::fast::FastEncoder;
+use crate::model::fast::{cpu, FastEncoder};
 use crate::model::{ModelSource, Precision, SentimentModel};
 
 /// `--model`, `--device` and `--precision` → a ready model. `auto` device
@@ -11,6 +11,9 @@ use crate::model::{ModelSource, Precision, SentimentModel};
 /// calltone's CPU kernels cannot run (say, tanh-GELU) falls back to the
 /// reference encoder with a notice rather than failing.
 pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
+    if let Some(path) = arg.kernel {
+        cpu::force(path).map_err(anyhow::Error::msg)?;
+    }
     let source = ModelSource::parse(arg.model.as_deref())?;
     let (device, notice) = device::open(arg.device)?;
     if let Some(n) = notice {

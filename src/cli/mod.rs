@@ -19,6 +19,7 @@ pub mod score_cmd;
 pub mod setup_cmd;
 pub mod stream_cmd;
 pub mod train_cmd;
+pub mod version;
 
 use std::process::ExitCode;
 

@@ -292,8 +292,9 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         let memory =
             peak_memory_mib().map_or_else(String::new, |m| format!(", peak memory {m:.0} MiB"));
         eprintln!(
-            "calltone: scored {calls} calls{shard}{resumed}, {turns} turns from {} inputs in {secs:.1}s{memory}; {} failed",
+            "calltone: scored {calls} calls{shard}{resumed}, {turns} turns from {} inputs in {secs:.1}s{memory} ({}); {} failed",
             inputs.len() + unreadable_paths,
+            model.engine(),
             failures.len()
         );
         if renamed > RENAMES_NAMED {

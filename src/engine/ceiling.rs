@@ -90,7 +90,7 @@ fn gemm_gflops(m: usize, k: usize, n: usize) -> f64 {
     let w: Vec<f32> = (0..n * k)
         .map(|i| ((i % 89) as f32 - 44.0) / 89.0)
         .collect();
-    let ours = if n % NR == 0 {
+    let ours = if n.is_multiple_of(NR) {
         let packed = PackedLinear::pack(&w, None, n, k);
         let mut y = vec![0f32; m * n];
         timed(flops, || {

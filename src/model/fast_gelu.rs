@@ -9,6 +9,8 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::model::fast::cpu::per_path;
+
 /// `e^x` for x in about [−87, 0] (all erf needs): 2^(x·log2 e) split into
 /// an integer power set in the exponent bits and a degree-6 polynomial for
 /// the fraction in [−½, ½) (relative error ≤ 3e-7 + 1e-7·|x|: erf only
@@ -50,17 +52,21 @@ fn erf(x: f32) -> f32 {
     y.copysign(x)
 }
 
-/// GELU(x) = x/2 · (1 + erf(x/√2)) over a slice.
-pub fn gelu_erf_slice(src: &[f32], dst: &mut [f32]) {
-    for (d, &x) in dst.iter_mut().zip(src) {
-        *d = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+per_path! {
+    /// GELU(x) = x/2 · (1 + erf(x/√2)) over a slice.
+    pub fn gelu_erf_slice(src: &[f32], dst: &mut [f32]) {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+        }
     }
 }
 
-/// GELU in place (the fast encoder applies it to a GEMM's output block).
-pub fn gelu_erf_in_place(v: &mut [f32]) {
-    for x in v.iter_mut() {
-        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+per_path! {
+    /// GELU in place (the fast encoder applies it to a GEMM's output block).
+    pub fn gelu_erf_in_place(v: &mut [f32]) {
+        for x in v.iter_mut() {
+            *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+        }
     }
 }
 

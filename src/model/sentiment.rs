@@ -123,6 +123,18 @@ impl SentimentModel {
         self.fast.is_none()
     }
 
+    /// What runs the encoder, for summaries: `fp32 on the avx512 CPU path`,
+    /// `reference (candle) fp32`, or the GPU precision.
+    pub fn engine(&self) -> String {
+        match self.precision {
+            Precision::Fp32 if self.encoder.device().is_cpu() => {
+                format!("fp32 on the {} CPU path", crate::model::fast::cpu::active())
+            }
+            Precision::Reference => "candle's reference encoder, fp32".into(),
+            p => format!("{p} on {:?}", self.encoder.device().location()),
+        }
+    }
+
     pub fn precision(&self) -> Precision {
         self.precision
     }

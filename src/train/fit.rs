@@ -363,7 +363,7 @@ pub fn fit(
             };
             last_loss = running;
             step += 1;
-            if step % 25 == 0 || step == total_steps {
+            if step.is_multiple_of(25) || step == total_steps {
                 let el = train_start.elapsed().as_secs_f64();
                 let eta = el / step as f64 * (total_steps - step) as f64;
                 let _ = writeln!(

@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use super::cpu::per_path;
 use super::rows::{axpy, dot, sum};
 use crate::model::fast_gelu::exp_neg;
 
@@ -30,6 +31,7 @@ pub fn attention(qkv: &[f32], lengths: &[usize], hidden: usize, heads: usize, ct
     });
 }
 
+per_path! {
 fn one_sequence(
     seq: &[f32],
     len: usize,
@@ -62,6 +64,7 @@ fn one_sequence(
             }
         }
     }
+}
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ impl FastEncoder {
         if c.activation == Activation::GeluTanh {
             return Some("tanh-approximated GELU".into());
         }
-        if c.num_heads == 0 || c.hidden_size % c.num_heads != 0 {
+        if c.num_heads == 0 || !c.hidden_size.is_multiple_of(c.num_heads) {
             return Some("hidden size not divisible by the heads".into());
         }
         let widths = [c.hidden_size, c.intermediate_size];

@@ -3,32 +3,47 @@
 //!
 //! Why our own: candle re-packs the weight matrix on every call and adds the
 //! bias in a second pass; the encoder's linear layers are ~70% of its time.
-//! Here the weight is packed once at load into panels of 16 output columns
+//! Here the weight is packed once at load into panels of `nr` output columns
 //! (`k`-major, so the kernel reads it as a stream), the bias starts the
-//! accumulators, and an AVX2 + FMA micro-kernel computes 6 rows × 16 columns
-//! in 12 registers (BLIS's shape for 16 vector registers). Inputs are walked
-//! in chunks of `KC` so the 16-column weight panel stays in L1 while `MC`
-//! rows of the input stay in L2. A plain loop serves CPUs without AVX2 and
-//! is the reference the kernel is tested against.
+//! accumulators, and a micro-kernel keeps an `mr × nr` tile in registers:
+//! AVX2 + FMA 6 × 16 in 12 registers (BLIS's shape for 16 vector
+//! registers), AVX-512 12 × 32 in 24 of its 32. Inputs are walked in chunks
+//! of `KC` so the weight panel stays in L1 while `MC` rows of the input stay
+//! in L2. The path is the process's (`cpu::active`), fixed at packing; a
+//! plain loop serves every CPU and is what the others are tested against.
 
 use rayon::prelude::*;
 
-/// Output columns per packed panel (two 8-float vectors).
+use super::cpu::{self, KernelPath};
+
+/// Output columns per packed panel on the AVX2 and portable paths: every
+/// width the encoder packs must be a multiple of it.
 pub const NR: usize = 16;
-/// Rows per micro-tile.
-const MR: usize = 6;
-/// Depth per pass: a 16 × 256 panel is 16 KiB, half of L1.
+/// Depth per pass: a 32 × 256 panel is 32 KiB, inside L1 (48 KiB on
+/// current x86 cores); a 16-wide one half that.
 const KC: usize = 256;
-/// Rows per task: 72 × 256 floats of input = 72 KiB, well inside L2.
+/// Rows per task: 72 × 256 floats of input = 72 KiB, well inside L2; a
+/// multiple of every path's rows per tile.
 const MC: usize = 72;
 
-/// A weight matrix `[n, k]` packed into panels of `NR` output columns.
+/// A weight matrix `[n, k]` packed into panels of `nr` output columns for
+/// one kernel path.
 pub struct PackedLinear {
     pub n: usize,
     pub k: usize,
-    /// `panels[(p·k + kk)·NR + j] = W[p·NR + j][kk]`.
+    path: KernelPath,
+    nr: usize,
+    /// `panels[(p·k + kk)·nr + j] = W[p·nr + j][kk]`.
     panels: Vec<f32>,
     bias: Vec<f32>,
+}
+
+/// Columns per panel and rows per tile of a path's micro-kernel.
+fn tile_shape(path: KernelPath) -> (usize, usize) {
+    match path {
+        KernelPath::Avx512 => (32, 12),
+        KernelPath::Avx2 | KernelPath::Portable => (NR, 6),
+    }
 }
 
 /// Work on a finished block of output rows (the activation, say).
@@ -44,21 +59,59 @@ pub enum Accumulate {
 }
 
 impl PackedLinear {
-    /// `weight` row-major `[n, k]`; `n` must be a multiple of [`NR`].
+    /// `weight` row-major `[n, k]`, packed for the process's kernel path;
+    /// `n` must be a multiple of [`NR`].
     pub fn pack(weight: &[f32], bias: Option<&[f32]>, n: usize, k: usize) -> Self {
+        Self::pack_for(cpu::active(), weight, bias, n, k)
+    }
+
+    /// Packed for `path` (which the CPU must run). A width that is not a
+    /// multiple of the path's panel falls back to the 16-wide AVX2 panel
+    /// (or the portable one).
+    pub fn pack_for(
+        path: KernelPath,
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        n: usize,
+        k: usize,
+    ) -> Self {
         assert_eq!(weight.len(), n * k, "weight is not [n, k]");
-        assert!(n % NR == 0, "output width {n} is not a multiple of {NR}");
+        assert!(
+            n.is_multiple_of(NR),
+            "output width {n} is not a multiple of {NR}"
+        );
+        assert!(path.supported(), "the {path} path on a CPU without it");
+        let path = if n.is_multiple_of(tile_shape(path).0) {
+            path
+        } else if KernelPath::Avx2.supported() {
+            KernelPath::Avx2
+        } else {
+            KernelPath::Portable
+        };
+        let nr = tile_shape(path).0;
         let mut panels = vec![0f32; n * k];
-        for p in 0..n / NR {
+        for p in 0..n / nr {
             for kk in 0..k {
-                for j in 0..NR {
-                    panels[(p * k + kk) * NR + j] = weight[(p * NR + j) * k + kk];
+                for j in 0..nr {
+                    panels[(p * k + kk) * nr + j] = weight[(p * nr + j) * k + kk];
                 }
             }
         }
         let bias = bias.map_or_else(|| vec![0f32; n], <[f32]>::to_vec);
         assert_eq!(bias.len(), n, "bias is not [n]");
-        Self { n, k, panels, bias }
+        Self {
+            n,
+            k,
+            path,
+            nr,
+            panels,
+            bias,
+        }
+    }
+
+    /// The kernel path this matrix was packed for.
+    pub fn path(&self) -> KernelPath {
+        self.path
     }
 
     /// `y[m, n] (=|+=) x[m, k] · Wᵀ + b`, split across rayon's threads;
@@ -76,25 +129,24 @@ impl PackedLinear {
         if m == 0 {
             return;
         }
-        let kernel = Kernel::detect();
-        let plan = TaskPlan::new(m, self.n / NR, rayon::current_num_threads());
+        let plan = TaskPlan::new(m, self.n / self.nr, rayon::current_num_threads());
         let out = SharedOut(y.as_mut_ptr());
         (0..plan.tasks()).into_par_iter().for_each(|task| {
             let (rows, cols) = plan.task(task);
             // SAFETY: `plan.task` gives every task a non-empty block of rows
-            // `< m` and panels `< n / NR` (see `TaskPlan`), and no two tasks
+            // `< m` and panels `< n / nr` (see `TaskPlan`), and no two tasks
             // the same (row, panel) pair, so the tasks write disjoint parts of
             // `y`, which holds `m · n` floats (asserted above) and outlives the
             // parallel loop. `x` holds `m · k` floats, the packed panels
             // `n · k`: `block` reads inside both.
             unsafe {
                 let y = out.ptr();
-                self.block(kernel, x, rows.clone(), cols.clone(), y, mode);
+                self.block(self.path, x, rows.clone(), cols.clone(), y, mode);
                 if let Some(then) = then {
                     for r in rows {
-                        // In bounds: r < m, and cols.end·NR ≤ n.
-                        let start = y.add(r * self.n + cols.start * NR);
-                        then(std::slice::from_raw_parts_mut(start, cols.len() * NR));
+                        // In bounds: r < m, and cols.end·nr ≤ n.
+                        let start = y.add(r * self.n + cols.start * self.nr);
+                        then(std::slice::from_raw_parts_mut(start, cols.len() * self.nr));
                     }
                 }
             }
@@ -106,18 +158,19 @@ impl PackedLinear {
     /// # Safety
     /// `x` holds at least `rows.end · k` floats; `y` points to at least
     /// `rows.end · n` writable floats that no other thread touches in
-    /// `rows × panels`; `panels.end ≤ n / NR`; `kernel` is one this CPU runs
-    /// (`Kernel::detect` or `Kernel::Plain`).
+    /// `rows × panels`; `panels.end ≤ n / nr`; `path` is `self.path` or
+    /// `Portable` (same panel width).
     unsafe fn block(
         &self,
-        kernel: Kernel,
+        path: KernelPath,
         x: &[f32],
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
         y: *mut f32,
         mode: Accumulate,
     ) {
-        let (n, k) = (self.n, self.k);
+        let (n, k, nr) = (self.n, self.k, self.nr);
+        let mr_max = tile_shape(path).1;
         let mut k0 = 0;
         while k0 < k {
             let kc = KC.min(k - k0);
@@ -130,19 +183,31 @@ impl PackedLinear {
                 Init::Out
             };
             for p in panels.clone() {
-                // SAFETY (pointer arithmetic): p < n / NR and k0 + kc ≤ k, so
-                // the panel's `kc · NR` floats lie inside `self.panels`
-                // (`n · k` long); the bias's NR floats inside `self.bias`;
+                // SAFETY (pointer arithmetic): p < n / nr and k0 + kc ≤ k, so
+                // the panel's `kc · nr` floats lie inside `self.panels`
+                // (`n · k` long); the bias's nr floats inside `self.bias`;
                 // rows r..r + mr < rows.end read `x` and write `y` in bounds
                 // by the caller's contract.
-                let panel = self.panels.as_ptr().add((p * k + k0) * NR);
-                let bias = self.bias.as_ptr().add(p * NR);
+                let panel = self.panels.as_ptr().add((p * k + k0) * nr);
+                let bias = self.bias.as_ptr().add(p * nr);
                 let mut r = rows.start;
                 while r < rows.end {
-                    let mr = MR.min(rows.end - r);
+                    let mr = mr_max.min(rows.end - r);
                     let a = x.as_ptr().add(r * k + k0);
-                    let c = y.add(r * n + p * NR);
-                    kernel.tile(mr, kc, a, k, panel, bias, c, n, init);
+                    let c = y.add(r * n + p * nr);
+                    let tile = Tile {
+                        mr,
+                        nr,
+                        kc,
+                        a,
+                        lda: k,
+                        panel,
+                        bias,
+                        c,
+                        ldc: n,
+                        init,
+                    };
+                    tile.run(path);
                     r += mr;
                 }
             }
@@ -213,152 +278,78 @@ impl TaskPlan {
     }
 }
 
+/// Where a tile's accumulators start.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Init {
+pub(super) enum Init {
     Bias,
     BiasPlusOut,
     Out,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kernel {
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    Plain,
+/// One micro-tile: `mr` rows × `nr` columns of `c` over depth `kc`.
+#[derive(Clone, Copy)]
+pub(super) struct Tile {
+    pub mr: usize,
+    pub nr: usize,
+    pub kc: usize,
+    /// `mr` rows of `kc` inputs, `lda` apart.
+    pub a: *const f32,
+    pub lda: usize,
+    /// `kc · nr` packed weights.
+    pub panel: *const f32,
+    /// `nr` biases.
+    pub bias: *const f32,
+    /// `mr` rows of `nr` outputs, `ldc` apart.
+    pub c: *mut f32,
+    pub ldc: usize,
+    pub init: Init,
 }
 
-impl Kernel {
-    fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Kernel::Avx2;
-        }
-        Kernel::Plain
-    }
-
-    /// `mr` (≤ 6) rows × 16 columns over depth `kc`.
+impl Tile {
+    /// Runs the tile with `path`'s micro-kernel.
     ///
     /// # Safety
-    /// `a` points to `mr` rows of `kc` readable floats, `lda` apart; `panel`
-    /// to `kc · NR` floats; `bias` to NR floats; `c` to `mr` rows of NR
-    /// writable floats, `ldc` apart, that no other thread is using; the CPU
-    /// has the features `self` needs (it came from `Kernel::detect`).
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile(
-        self,
-        mr: usize,
-        kc: usize,
-        a: *const f32,
-        lda: usize,
-        panel: *const f32,
-        bias: *const f32,
-        c: *mut f32,
-        ldc: usize,
-        init: Init,
-    ) {
-        // SAFETY: the caller's contract is each kernel's contract; Avx2 is
-        // only chosen where the CPU reported AVX2 and FMA.
-        match self {
+    /// Every pointer covers what its field's comment says, readable (and
+    /// `c` writable, used by no other thread); `mr` and `nr` are the path's
+    /// (`tile_shape`: `mr` at most its rows, `nr` exactly its panel, or
+    /// any `nr` for `Portable`); the CPU runs `path`.
+    unsafe fn run(self, path: KernelPath) {
+        // SAFETY: the caller's contract is each kernel's; a path is only
+        // chosen (`cpu::active`, `pack_for`) where the CPU reported it.
+        match path {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => match mr {
-                6 => avx2::tile::<6>(kc, a, lda, panel, bias, c, ldc, init),
-                5 => avx2::tile::<5>(kc, a, lda, panel, bias, c, ldc, init),
-                4 => avx2::tile::<4>(kc, a, lda, panel, bias, c, ldc, init),
-                3 => avx2::tile::<3>(kc, a, lda, panel, bias, c, ldc, init),
-                2 => avx2::tile::<2>(kc, a, lda, panel, bias, c, ldc, init),
-                _ => avx2::tile::<1>(kc, a, lda, panel, bias, c, ldc, init),
-            },
-            Kernel::Plain => plain_tile(mr, kc, a, lda, panel, bias, c, ldc, init),
+            KernelPath::Avx512 => super::gemm_avx512::tile(self),
+            #[cfg(target_arch = "x86_64")]
+            KernelPath::Avx2 => super::gemm_avx2::tile(self),
+            _ => self.plain(),
         }
     }
-}
 
-/// # Safety
-/// As [`Kernel::tile`] (any CPU).
-#[allow(clippy::too_many_arguments)]
-unsafe fn plain_tile(
-    mr: usize,
-    kc: usize,
-    a: *const f32,
-    lda: usize,
-    panel: *const f32,
-    bias: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    init: Init,
-) {
-    for r in 0..mr {
-        let mut acc = [0f32; NR];
-        for (j, v) in acc.iter_mut().enumerate() {
-            let out = *c.add(r * ldc + j);
-            *v = match init {
-                Init::Bias => *bias.add(j),
-                Init::BiasPlusOut => *bias.add(j) + out,
-                Init::Out => out,
-            };
-        }
-        for kk in 0..kc {
-            let av = *a.add(r * lda + kk);
-            for (j, v) in acc.iter_mut().enumerate() {
-                *v += av * *panel.add(kk * NR + j);
-            }
-        }
-        for (j, v) in acc.iter().enumerate() {
-            *c.add(r * ldc + j) = *v;
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{Init, NR};
-    use std::arch::x86_64::*;
-
-    /// `R` rows × 16 columns: 2·R accumulators, one broadcast of the input
-    /// per row and depth step, two loads of the packed panel.
+    /// The portable kernel: plain loops, any `mr` and `nr`.
     ///
     /// # Safety
-    /// As [`super::Kernel::tile`] with `mr = R`, and the CPU has AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn tile<const R: usize>(
-        kc: usize,
-        a: *const f32,
-        lda: usize,
-        panel: *const f32,
-        bias: *const f32,
-        c: *mut f32,
-        ldc: usize,
-        init: Init,
-    ) {
-        let mut acc = [[_mm256_setzero_ps(); 2]; R];
-        for (r, row) in acc.iter_mut().enumerate() {
-            let out = c.add(r * ldc);
-            *row = match init {
-                Init::Bias => [_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))],
-                Init::BiasPlusOut => [
-                    _mm256_add_ps(_mm256_loadu_ps(bias), _mm256_loadu_ps(out)),
-                    _mm256_add_ps(_mm256_loadu_ps(bias.add(8)), _mm256_loadu_ps(out.add(8))),
-                ],
-                Init::Out => [_mm256_loadu_ps(out), _mm256_loadu_ps(out.add(8))],
-            };
-        }
-        let mut b = panel;
-        for kk in 0..kc {
-            let b0 = _mm256_loadu_ps(b);
-            let b1 = _mm256_loadu_ps(b.add(8));
-            for (r, row) in acc.iter_mut().enumerate() {
-                let av = _mm256_broadcast_ss(&*a.add(r * lda + kk));
-                row[0] = _mm256_fmadd_ps(av, b0, row[0]);
-                row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+    /// As [`Tile::run`].
+    unsafe fn plain(self) {
+        let mut acc = [0f32; 32];
+        for r in 0..self.mr {
+            let acc = &mut acc[..self.nr];
+            for (j, v) in acc.iter_mut().enumerate() {
+                let out = *self.c.add(r * self.ldc + j);
+                *v = match self.init {
+                    Init::Bias => *self.bias.add(j),
+                    Init::BiasPlusOut => *self.bias.add(j) + out,
+                    Init::Out => out,
+                };
             }
-            b = b.add(NR);
-        }
-        for (r, row) in acc.iter().enumerate() {
-            let out = c.add(r * ldc);
-            _mm256_storeu_ps(out, row[0]);
-            _mm256_storeu_ps(out.add(8), row[1]);
+            for kk in 0..self.kc {
+                let av = *self.a.add(r * self.lda + kk);
+                for (j, v) in acc.iter_mut().enumerate() {
+                    *v += av * *self.panel.add(kk * self.nr + j);
+                }
+            }
+            for (j, v) in acc.iter().enumerate() {
+                *self.c.add(r * self.ldc + j) = *v;
+            }
         }
     }
 }
@@ -398,41 +389,55 @@ mod tests {
         (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
     }
 
-    /// Every shape class the encoder meets (depth below, at and above a KC
-    /// chunk; rows not a multiple of 6, fewer than a task, many tasks),
-    /// both modes, against f64 sums. Bound: 1e-5 · √k relative to the
-    /// magnitude of the terms, fp32 rounding over k products.
+    /// Every path this CPU runs (the others are named as skipped), every
+    /// shape class the encoder meets (depth below, at and above a KC chunk;
+    /// rows not a multiple of a tile, fewer than a task, many tasks; a
+    /// width the path's panel does not divide), both modes, against f64
+    /// sums. Bound: 4e-5 · √k, fp32 rounding over k products of terms of
+    /// magnitude ≤ 1.
     #[test]
-    fn packed_gemm_matches_reference_on_random_inputs() {
+    fn every_path_matches_the_reference_on_random_inputs() {
         let seed: u64 = rand::random();
         println!("seed {seed} (replay: put it in place of rand::random())");
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        for &(m, n, k) in &[
-            (1, 16, 7),
-            (5, 32, 256),
-            (13, 48, 300),
-            (77, 64, 384),
-            (150, 1152, 384),
-            (200, 384, 1536),
-        ] {
-            let x = random(&mut rng, m * k);
-            let w = random(&mut rng, n * k);
-            let b = random(&mut rng, n);
-            let packed = PackedLinear::pack(&w, Some(&b), n, k);
-            for mode in [Accumulate::Overwrite, Accumulate::AddTo] {
-                let start = random(&mut rng, m * n);
-                let mut fast = start.clone();
-                let mut want = start.clone();
-                packed.forward(&x, m, &mut fast, mode, None);
-                reference(&x, &w, &b, m, n, k, &mut want, mode);
-                let bound = 1e-5 * (k as f32).sqrt() * 4.0;
-                let worst = fast
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(worst < bound, "{m}×{n}×{k} {mode:?}: {worst} ≥ {bound}");
+        for path in KernelPath::ALL {
+            if !path.supported() {
+                println!("gemm {path}: skipped, this CPU has no {path}");
+                continue;
             }
+            for &(m, n, k) in &[
+                (1, 32, 7),
+                (5, 32, 256),
+                (9, 48, 100),
+                (13, 64, 300),
+                (77, 64, 384),
+                (150, 1152, 384),
+                (200, 384, 1536),
+            ] {
+                let x = random(&mut rng, m * k);
+                let w = random(&mut rng, n * k);
+                let b = random(&mut rng, n);
+                let packed = PackedLinear::pack_for(path, &w, Some(&b), n, k);
+                for mode in [Accumulate::Overwrite, Accumulate::AddTo] {
+                    let start = random(&mut rng, m * n);
+                    let mut fast = start.clone();
+                    let mut want = start.clone();
+                    packed.forward(&x, m, &mut fast, mode, None);
+                    reference(&x, &w, &b, m, n, k, &mut want, mode);
+                    let bound = 1e-5 * (k as f32).sqrt() * 4.0;
+                    let worst = fast
+                        .iter()
+                        .zip(&want)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0f32, f32::max);
+                    assert!(
+                        worst < bound,
+                        "seed {seed}, {path} ({}): {m}×{n}×{k} {mode:?}: {worst} ≥ {bound}",
+                        packed.path()
+                    );
+                }
+            }
+            println!("gemm {path}: passed");
         }
     }
 
@@ -447,13 +452,14 @@ mod tests {
         let b = random(&mut rng, n);
         let packed = PackedLinear::pack(&w, Some(&b), n, k);
         let mut fast = vec![0f32; m * n];
-        // SAFETY: x is m·k, fast is m·n, all n / NR panels, the plain kernel.
+        // SAFETY: x is m·k, fast is m·n, all panels, the portable kernel
+        // (any panel width).
         unsafe {
             packed.block(
-                Kernel::Plain,
+                KernelPath::Portable,
                 &x,
                 0..m,
-                0..n / NR,
+                0..n / packed.nr,
                 fast.as_mut_ptr(),
                 Accumulate::Overwrite,
             )
@@ -506,6 +512,7 @@ mod tests {
         let w = random(&mut rng, n * k);
         let b = random(&mut rng, n);
         let packed = PackedLinear::pack(&w, Some(&b), n, k);
+        println!("path {}", packed.path());
         for threads in 1..=32 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -1,5 +1,5 @@
 //! The encoder's inference path on plain slices with calltone's own kernels
-//! (see DESIGN.md, speed): ragged batches (every row only as long as its
+//! (docs/speed.md): ragged batches (every row only as long as its
 //! text, so no padding is computed), weights packed once at load, Q/K/V as
 //! one GEMM, bias and residual fused into the GEMMs, the activation applied
 //! to each output block while it is still in cache, and attention per
@@ -7,8 +7,13 @@
 //! it on random models of every supported layout and on the real one.
 
 pub mod attention;
+pub mod cpu;
 pub mod encoder;
 pub mod gemm;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx2;
+#[cfg(target_arch = "x86_64")]
+mod gemm_avx512;
 pub mod head;
 pub mod rows;
 

@@ -1,8 +1,11 @@
 //! Row-wise pieces of the encoder on plain slices: layer norm, activations,
 //! and the small vector helpers attention uses. Written as loops over
-//! fixed-width chunks so the compiler vectorises them.
+//! fixed-width chunks so the compiler vectorises them, once per kernel path
+//! (`cpu::per_path`).
 
 use rayon::prelude::*;
+
+use super::cpu::per_path;
 
 /// Rows per parallel task for the cheap row-wise passes.
 const ROWS_PER_TASK: usize = 64;
@@ -18,10 +21,21 @@ impl NormParams {
     /// Normalises each `width`-long row of `x` in place.
     pub fn apply_rows(&self, x: &mut [f32], width: usize) {
         x.par_chunks_mut(width * ROWS_PER_TASK)
-            .for_each(|block| block.chunks_exact_mut(width).for_each(|r| self.apply(r)));
+            .for_each(|block| normalise_block(block, width, self));
     }
+}
 
-    fn apply(&self, row: &mut [f32]) {
+per_path! {
+    fn normalise_block(block: &mut [f32], width: usize, norm: &NormParams) {
+        block
+            .chunks_exact_mut(width)
+            .for_each(|r| normalise(r, &norm.gamma, &norm.beta, norm.eps));
+    }
+}
+
+#[inline(always)]
+fn normalise(row: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    {
         let n = row.len() as f32;
         let mean = sum(row) / n;
         let mut var_acc = [0f32; 8];
@@ -38,14 +52,15 @@ impl NormParams {
             .map(|v| (v - mean) * (v - mean))
             .sum();
         let var = (var_acc.iter().sum::<f32>() + tail) / n;
-        let inv = 1.0 / (var + self.eps).sqrt();
-        for ((v, g), b) in row.iter_mut().zip(&self.gamma).zip(&self.beta) {
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
             *v = (*v - mean) * inv * g + b;
         }
     }
 }
 
 /// Sum with eight partial sums (vectorisable, and more accurate than one).
+#[inline(always)]
 pub fn sum(v: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let mut chunks = v.chunks_exact(8);
@@ -57,8 +72,10 @@ pub fn sum(v: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
-/// `a·b + c`: one FMA instruction where the build targets FMA; a plain
-/// multiply and add elsewhere (`mul_add` without FMA is a slow libm call).
+/// `a·b + c`: one FMA instruction in a build for FMA CPUs only
+/// (`target-cpu=native`); a multiply and an add in the portable build,
+/// whose per-path copies cannot use `mul_add` (in the baseline copy it would
+/// be a slow libm call).
 #[inline(always)]
 fn fmadd(a: f32, b: f32, c: f32) -> f32 {
     #[cfg(target_feature = "fma")]
@@ -72,7 +89,7 @@ fn fmadd(a: f32, b: f32, c: f32) -> f32 {
 }
 
 /// Dot product with eight partial sums.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let mut ca = a.chunks_exact(8);
@@ -92,7 +109,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `y += s · x`
-#[inline]
+#[inline(always)]
 pub fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi = fmadd(s, *xi, *yi);

@@ -1,0 +1,212 @@
+//! Which kernel path runs, chosen once at run time from what the CPU
+//! reports, so one portable binary uses AVX-512 where it exists and still
+//! runs on a CPU without AVX. `--kernel NAME` (or `CALLTONE_KERNEL=NAME`)
+//! forces a path the CPU has, so paths can be compared on one machine.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+/// A family of kernels: the GEMM micro-kernel, and the instruction set the
+/// row-wise passes are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KernelPath {
+    /// Plain Rust loops: any CPU (the baseline x86-64, aarch64, …).
+    Portable,
+    /// AVX2 + FMA, 256-bit: x86-64 since Haswell / Zen 1.
+    Avx2,
+    /// AVX-512 (F, BW, VL, DQ) + FMA, 512-bit: Xeon since Skylake-SP, Zen 4 and later.
+    Avx512,
+}
+
+impl KernelPath {
+    /// Fastest first.
+    pub const ALL: [KernelPath; 3] = [KernelPath::Avx512, KernelPath::Avx2, KernelPath::Portable];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelPath::Portable => "portable",
+            KernelPath::Avx2 => "avx2",
+            KernelPath::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU runs the path.
+    pub fn supported(self) -> bool {
+        match self {
+            KernelPath::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            KernelPath::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            KernelPath::Avx512 => {
+                KernelPath::Avx2.supported()
+                    && std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The fastest path this CPU runs.
+    pub fn best() -> KernelPath {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.supported())
+            .unwrap_or(KernelPath::Portable)
+    }
+
+    /// Every path, with whether this CPU runs it.
+    pub fn report() -> Vec<(KernelPath, bool)> {
+        Self::ALL.into_iter().map(|p| (p, p.supported())).collect()
+    }
+}
+
+impl fmt::Display for KernelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for KernelPath {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown kernel path {s:?} (one of {})", names.join(", "))
+            })
+    }
+}
+
+static CHOSEN: OnceLock<KernelPath> = OnceLock::new();
+
+/// The variable that forces a path when no `--kernel` is given.
+pub const KERNEL_ENV: &str = "CALLTONE_KERNEL";
+
+/// Forces `path` for this process (before any model is loaded). Refuses a
+/// path the CPU lacks, or a second, different choice.
+pub fn force(path: KernelPath) -> Result<(), String> {
+    if !path.supported() {
+        return Err(format!(
+            "--kernel {path}: this CPU has no {path} (it runs: {})",
+            supported_names()
+        ));
+    }
+    let chosen = *CHOSEN.get_or_init(|| path);
+    if chosen != path {
+        return Err(format!(
+            "--kernel {path}: the {chosen} path is already in use"
+        ));
+    }
+    Ok(())
+}
+
+/// The path in use: the one forced, else `CALLTONE_KERNEL` (ignored, with a
+/// warning, when this CPU lacks it), else the fastest this CPU runs.
+pub fn active() -> KernelPath {
+    *CHOSEN.get_or_init(default_path)
+}
+
+/// What `active` would choose, without fixing the choice (for `--version`,
+/// which is made before the command line is read).
+pub fn would_use() -> KernelPath {
+    CHOSEN.get().copied().unwrap_or_else(|| {
+        std::env::var(KERNEL_ENV)
+            .ok()
+            .and_then(|n| n.parse::<KernelPath>().ok())
+            .filter(|p| p.supported())
+            .unwrap_or_else(KernelPath::best)
+    })
+}
+
+fn default_path() -> KernelPath {
+    match std::env::var(KERNEL_ENV) {
+        Ok(name) if !name.trim().is_empty() => match name.parse::<KernelPath>() {
+            Ok(p) if p.supported() => p,
+            Ok(p) => {
+                eprintln!(
+                    "calltone: {KERNEL_ENV}={name}: this CPU has no {p}; using {}",
+                    KernelPath::best()
+                );
+                KernelPath::best()
+            }
+            Err(e) => {
+                eprintln!("calltone: {KERNEL_ENV}: {e}; using {}", KernelPath::best());
+                KernelPath::best()
+            }
+        },
+        _ => KernelPath::best(),
+    }
+}
+
+/// `avx512, avx2, portable`: the paths this CPU runs, fastest first.
+pub fn supported_names() -> String {
+    KernelPath::ALL
+        .into_iter()
+        .filter(|p| p.supported())
+        .map(KernelPath::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Compiles a function's body for each x86 path (AVX2 + FMA, AVX-512) as
+/// well as for the baseline, and calls the copy for the active path: the
+/// row-wise passes are plain loops, and this way the compiler vectorises
+/// them for the widest vectors the CPU has, in a portable binary.
+macro_rules! per_path {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            /// # Safety
+            /// The CPU has AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) {
+                body($($arg),*)
+            }
+            /// # Safety
+            /// The CPU has AVX-512 F, BW, VL and DQ, AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+            unsafe fn avx512($($arg: $ty),*) {
+                body($($arg),*)
+            }
+            match $crate::model::fast::cpu::active() {
+                // SAFETY: `active` returns only a path this CPU runs.
+                #[cfg(target_arch = "x86_64")]
+                $crate::model::fast::cpu::KernelPath::Avx512 => unsafe { avx512($($arg),*) },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                $crate::model::fast::cpu::KernelPath::Avx2 => unsafe { avx2($($arg),*) },
+                _ => body($($arg),*),
+            }
+        }
+    };
+}
+pub(crate) use per_path;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_the_best_path_is_supported() {
+        for p in KernelPath::ALL {
+            assert_eq!(p.name().parse::<KernelPath>().unwrap(), p);
+        }
+        assert!("sse9".parse::<KernelPath>().is_err());
+        assert!(KernelPath::best().supported());
+        assert!(KernelPath::Portable.supported());
+    }
+}
