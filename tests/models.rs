@@ -183,6 +183,8 @@ fn encoder_matches_candle_transformers_bert() {
     let cfg: candle_transformers::models::bert::Config =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
             .unwrap();
+    // SAFETY: the file is memory-mapped; it was written above into this
+    // test's own temporary folder and nothing changes it while mapped.
     let vb = unsafe {
         candle_nn::VarBuilder::from_mmaped_safetensors(
             &[dir.path().join("model.safetensors")],
