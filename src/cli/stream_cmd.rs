@@ -65,7 +65,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
             Ok(InputLine::Text(n, line)) => (n, line),
             Ok(InputLine::Unreadable(n, reason)) => {
                 failed_lines += 1;
-                emit_error(&mut out, &LineError::new(n, reason, None))?;
+                emit_error(&mut out, LineError::new(n, reason, None))?;
                 continue;
             }
             Ok(InputLine::Failed(e)) => {
@@ -87,7 +87,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
             Ok(events) => emit(&mut out, &events)?,
             Err(error) => {
                 failed_lines += 1;
-                emit_error(&mut out, &error)?;
+                emit_error(&mut out, error)?;
             }
         }
     }
@@ -108,7 +108,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
 
 /// Writes events, one JSON line each, and flushes: an alert is no use
 /// sitting in a buffer.
-fn emit(out: &mut impl Write, events: &[LiveEvent]) -> std::io::Result<()> {
+fn emit<T: Serialize>(out: &mut impl Write, events: &[T]) -> std::io::Result<()> {
     for e in events {
         serde_json::to_writer(&mut *out, e)?;
         out.write_all(b"\n")?;
@@ -117,11 +117,9 @@ fn emit(out: &mut impl Write, events: &[LiveEvent]) -> std::io::Result<()> {
 }
 
 /// An unusable line: its `error` event, and the same on standard error.
-fn emit_error(out: &mut impl Write, error: &LineError) -> std::io::Result<()> {
+fn emit_error(out: &mut impl Write, error: LineError) -> std::io::Result<()> {
     eprintln!("calltone: stdin: line {}: {}", error.line, error.reason);
-    serde_json::to_writer(&mut *out, error)?;
-    out.write_all(b"\n")?;
-    out.flush()
+    emit(out, &[error])
 }
 
 /// An input line that could not be used: one `error` event on standard

@@ -386,6 +386,14 @@ mod tests {
         (dir, paths)
     }
 
+    /// Why merging these files (as shard outputs) is refused.
+    fn refusal(contents: &[String]) -> String {
+        let (_d, paths) = files(contents);
+        merge_outputs(&paths, &mut Vec::new(), false)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn interleaved_shards_merge_in_input_order() {
         let (_d, paths) = files(&[
@@ -422,10 +430,7 @@ mod tests {
             ),
         ];
         for (contents, want) in cases {
-            let (_d, paths) = files(&contents);
-            let err = merge_outputs(&paths, &mut Vec::new(), false)
-                .unwrap_err()
-                .to_string();
+            let err = refusal(&contents);
             assert!(err.contains(want), "{err:?} lacks {want:?}");
             assert!(err.contains("shard-"), "{err:?} names no file");
         }
@@ -515,10 +520,7 @@ mod tests {
             (vec![call("a", 0) + &call("a", 1)], "appears twice"),
         ];
         for (contents, want) in cases {
-            let (_d, paths) = files(&contents);
-            let err = merge_outputs(&paths, &mut Vec::new(), false)
-                .unwrap_err()
-                .to_string();
+            let err = refusal(&contents);
             assert!(err.contains(want), "{err:?} lacks {want:?}");
         }
     }

@@ -76,14 +76,13 @@ impl fmt::Display for KernelPath {
 impl std::str::FromStr for KernelPath {
     type Err = String;
 
+    /// The names `--kernel` takes (clap's own parser for them), for the
+    /// environment variable.
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.name() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown kernel path {s:?} (one of {})", names.join(", "))
-            })
+        <Self as clap::ValueEnum>::from_str(s.trim(), true).map_err(|_| {
+            let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
+            format!("unknown kernel path {s:?} (one of {})", names.join(", "))
+        })
     }
 }
 
@@ -119,33 +118,33 @@ pub fn active() -> KernelPath {
 /// What `active` would choose, without fixing the choice (for `--version`,
 /// which is made before the command line is read).
 pub fn would_use() -> KernelPath {
-    CHOSEN.get().copied().unwrap_or_else(|| {
-        std::env::var(KERNEL_ENV)
-            .ok()
-            .and_then(|n| n.parse::<KernelPath>().ok())
-            .filter(|p| p.supported())
-            .unwrap_or_else(KernelPath::best)
-    })
+    CHOSEN
+        .get()
+        .copied()
+        .unwrap_or_else(|| from_env().unwrap_or_else(|_| KernelPath::best()))
+}
+
+/// The path `CALLTONE_KERNEL` names if this CPU runs it, else the fastest;
+/// why the variable was not followed, when it was set and not followed.
+fn from_env() -> Result<KernelPath, String> {
+    let best = KernelPath::best();
+    match std::env::var(KERNEL_ENV) {
+        Ok(name) if !name.trim().is_empty() => match name.parse::<KernelPath>() {
+            Ok(p) if p.supported() => Ok(p),
+            Ok(p) => Err(format!(
+                "{KERNEL_ENV}={name}: this CPU has no {p}; using {best}"
+            )),
+            Err(e) => Err(format!("{KERNEL_ENV}: {e}; using {best}")),
+        },
+        _ => Ok(best),
+    }
 }
 
 fn default_path() -> KernelPath {
-    match std::env::var(KERNEL_ENV) {
-        Ok(name) if !name.trim().is_empty() => match name.parse::<KernelPath>() {
-            Ok(p) if p.supported() => p,
-            Ok(p) => {
-                eprintln!(
-                    "calltone: {KERNEL_ENV}={name}: this CPU has no {p}; using {}",
-                    KernelPath::best()
-                );
-                KernelPath::best()
-            }
-            Err(e) => {
-                eprintln!("calltone: {KERNEL_ENV}: {e}; using {}", KernelPath::best());
-                KernelPath::best()
-            }
-        },
-        _ => KernelPath::best(),
-    }
+    from_env().unwrap_or_else(|why| {
+        eprintln!("calltone: {why}");
+        KernelPath::best()
+    })
 }
 
 /// `avx512, avx2, portable`: the paths this CPU runs, fastest first.

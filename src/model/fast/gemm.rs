@@ -506,7 +506,7 @@ mod tests {
     #[test]
     fn every_thread_count_and_batch_shape_matches_the_reference() {
         let seed: u64 = rand::random();
-        println!("seed {seed}");
+        println!("seed {seed} (replay: put it in place of rand::random())");
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let (n, k) = (1536, 64);
         let w = random(&mut rng, n * k);
