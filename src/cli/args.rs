@@ -113,7 +113,8 @@ pub struct ModelArg {
     #[arg(long, value_name = "PATH|ORG/NAME")]
     pub model: Option<String>,
     /// Number format: auto = fp32 with calltone's kernels on the CPU, bf16 on CUDA, f16
-    /// on Metal; reference = candle's fp32 encoder (what the kernels are tested against).
+    /// on Metal; int8 = calltone's int8 dense layers (CPU; fast with VNNI); reference =
+    /// candle's fp32 encoder (what the kernels are tested against).
     #[arg(long, value_enum, default_value_t = crate::model::Precision::Auto)]
     pub precision: crate::model::Precision,
     /// Where the model runs: auto (a GPU if this build has one and finds one, else the

@@ -26,8 +26,13 @@ pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
              (candle widens bf16/f16 to f32 for every matmul); use fp32"
         );
     }
+    if !device.is_cpu() && precision == Precision::Int8 {
+        anyhow::bail!(
+            "--precision int8 runs on the CPU (calltone's VNNI kernels); on a GPU use bf16 or fp32"
+        );
+    }
     let mut model = SentimentModel::load(&source, precision.dtype(), &device)?;
-    if precision == Precision::Fp32 && device.is_cpu() {
+    if matches!(precision, Precision::Fp32 | Precision::Int8) && device.is_cpu() {
         if let Some(why) = FastEncoder::unsupported(&model.encoder) {
             eprintln!(
                 "calltone: calltone's kernels cannot run {} ({why}); using the reference encoder",

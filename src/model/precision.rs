@@ -13,6 +13,9 @@ pub enum Precision {
     /// fp32: calltone's CPU kernels (ragged batches, packed weights, fused bias), or
     /// candle's fp32 on a GPU.
     Fp32,
+    /// int8 dense layers on the CPU (weights per output channel, inputs per row; fast
+    /// where the CPU has VNNI), the rest fp32. CPU only.
+    Int8,
     /// bf16 weights and activations (GPU only: on CPUs without bf16 units candle widens
     /// bf16 to f32 and runs slower than fp32).
     Bf16,
@@ -49,6 +52,7 @@ impl fmt::Display for Precision {
         f.write_str(match self {
             Precision::Auto => "auto",
             Precision::Fp32 => "fp32",
+            Precision::Int8 => "int8",
             Precision::Bf16 => "bf16",
             Precision::F16 => "f16",
             Precision::Reference => "reference",

@@ -8,7 +8,7 @@ use tokenizers::Tokenizer;
 use super::adapter::{merge_lora, HeadManifest};
 use super::config::EncoderConfig;
 use super::encoder::{Encoder, Mode};
-use super::fast::{FastEncoder, FastHead};
+use super::fast::{FastEncoder, FastHead, LayerFormat};
 use super::head::Head;
 use super::polarity::{polarities, Polarity};
 use super::precision::Precision;
@@ -105,12 +105,23 @@ impl SentimentModel {
     /// candle's encoder (the reference, and every GPU precision; the dtype
     /// is chosen at load). Training always uses candle's encoder.
     pub fn set_precision(&mut self, precision: Precision) -> Result<(), ModelError> {
-        // calltone's kernels are the CPU's fp32 path; everything else is candle's.
-        self.fast = match (precision, &self.device) {
-            (Precision::Fp32, Device::Cpu) => Some((
-                FastEncoder::from_encoder(&self.encoder)?,
+        // calltone's kernels are the CPU's fp32 and int8 paths; everything
+        // else is candle's.
+        let format = match precision {
+            Precision::Fp32 => Some(LayerFormat::Fp32),
+            Precision::Int8 => Some(LayerFormat::Int8),
+            _ => None,
+        };
+        self.fast = match (format, &self.device) {
+            (Some(format), Device::Cpu) => Some((
+                FastEncoder::from_encoder(&self.encoder, format)?,
                 FastHead::from_head(&self.head)?,
             )),
+            (Some(_), _) if precision == Precision::Int8 => {
+                return Err(ModelError::Unavailable(
+                    "--precision int8 runs on the CPU only (calltone's kernels)".into(),
+                ))
+            }
             _ => None,
         };
         self.precision = precision;
@@ -124,12 +135,16 @@ impl SentimentModel {
     }
 
     /// What runs the encoder, for summaries: `fp32 on the avx512 CPU path`,
-    /// `reference (candle) fp32`, or the GPU precision.
+    /// `int8 (avx512-vnni) on the avx512 CPU path`, `reference (candle)
+    /// fp32`, or the GPU precision.
     pub fn engine(&self) -> String {
+        let path = crate::model::fast::cpu::active();
         match self.precision {
-            Precision::Fp32 if self.encoder.device().is_cpu() => {
-                format!("fp32 on the {} CPU path", crate::model::fast::cpu::active())
-            }
+            Precision::Fp32 if self.fast.is_some() => format!("fp32 on the {path} CPU path"),
+            Precision::Int8 if self.fast.is_some() => format!(
+                "int8 ({}) on the {path} CPU path",
+                crate::model::fast::cpu::Int8Kernel::for_path(path)
+            ),
             Precision::Reference => "candle's reference encoder, fp32".into(),
             p => format!("{p} on {:?}", self.encoder.device().location()),
         }

@@ -86,6 +86,57 @@ impl std::str::FromStr for KernelPath {
     }
 }
 
+/// The int8 GEMM kernel a path uses: VNNI's unsigned × signed byte dot
+/// products (four products summed into each 32-bit lane per instruction)
+/// where the CPU has them, plain integer loops elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Int8Kernel {
+    /// AVX-512 VNNI, 512-bit (Xeon since Cascade Lake, Zen 4 and later).
+    Vnni512,
+    /// AVX-VNNI, 256-bit (Alder Lake and later client cores, Zen 5).
+    AvxVnni,
+    /// Plain integer loops: correct everywhere, not fast.
+    Portable,
+}
+
+impl Int8Kernel {
+    /// The int8 kernel for `path` on this CPU: the widest VNNI the path's
+    /// registers allow, else the plain loops.
+    pub fn for_path(path: KernelPath) -> Int8Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let has = |f: bool| path != KernelPath::Portable && f;
+            if path == KernelPath::Avx512 && has(std::arch::is_x86_feature_detected!("avx512vnni"))
+            {
+                return Int8Kernel::Vnni512;
+            }
+            if has(std::arch::is_x86_feature_detected!("avxvnni")) {
+                return Int8Kernel::AvxVnni;
+            }
+        }
+        Int8Kernel::Portable
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Int8Kernel::Vnni512 => "avx512-vnni",
+            Int8Kernel::AvxVnni => "avx-vnni",
+            Int8Kernel::Portable => "portable",
+        }
+    }
+
+    /// Whether this kernel has hardware dot products (worth choosing for speed).
+    pub fn is_vnni(self) -> bool {
+        self != Int8Kernel::Portable
+    }
+}
+
+impl fmt::Display for Int8Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 static CHOSEN: OnceLock<KernelPath> = OnceLock::new();
 
 /// The variable that forces a path when no `--kernel` is given.

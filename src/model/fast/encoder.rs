@@ -3,7 +3,8 @@
 use candle_core::{Device, Tensor};
 
 use super::attention::attention;
-use super::gemm::{Accumulate, PackedLinear};
+use super::dense::{Dense, LayerFormat};
+use super::gemm::Accumulate;
 use super::rows::{FastActivation, NormParams};
 use crate::model::config::Activation;
 use crate::model::encoder::{Encoder, Norm};
@@ -12,11 +13,11 @@ use crate::model::ModelError;
 
 struct FastLayer {
     /// Queries, keys and values as one `[3·hidden, hidden]` matrix.
-    qkv: PackedLinear,
-    attn_out: PackedLinear,
+    qkv: Dense,
+    attn_out: Dense,
     attn_norm: NormParams,
-    ffn_in: PackedLinear,
-    ffn_out: PackedLinear,
+    ffn_in: Dense,
+    ffn_out: Dense,
     ffn_norm: NormParams,
 }
 
@@ -35,6 +36,7 @@ pub struct FastEncoder {
     embed_norm: NormParams,
     layers: Vec<FastLayer>,
     activation: FastActivation,
+    format: LayerFormat,
 }
 
 /// What the heads read: `[rows, hidden]` each, row-major.
@@ -57,7 +59,7 @@ fn norm_params(n: &Norm) -> Result<NormParams, ModelError> {
     })
 }
 
-fn pack(parts: &[&Linear]) -> Result<PackedLinear, ModelError> {
+fn pack(format: LayerFormat, parts: &[&Linear]) -> Result<Dense, ModelError> {
     let k = parts[0].weight.dims()[1];
     let mut weight = Vec::new();
     let mut bias = Vec::new();
@@ -68,7 +70,7 @@ fn pack(parts: &[&Linear]) -> Result<PackedLinear, ModelError> {
             None => bias.extend(std::iter::repeat_n(0.0, p.out_dim())),
         }
     }
-    Ok(PackedLinear::pack(&weight, Some(&bias), bias.len(), k))
+    Ok(Dense::pack(format, &weight, &bias, bias.len(), k))
 }
 
 impl FastEncoder {
@@ -97,8 +99,9 @@ impl FastEncoder {
         None
     }
 
-    /// Copies and packs an f32 CPU encoder's weights (adapters merged).
-    pub fn from_encoder(encoder: &Encoder) -> Result<Self, ModelError> {
+    /// Copies and packs an f32 CPU encoder's weights (adapters merged),
+    /// the dense layers in `format`.
+    pub fn from_encoder(encoder: &Encoder, format: LayerFormat) -> Result<Self, ModelError> {
         if let Some(why) = Self::unsupported(encoder) {
             return Err(ModelError::Unavailable(format!(
                 "calltone's CPU kernels cannot run this model: {why}"
@@ -114,11 +117,11 @@ impl FastEncoder {
             .iter()
             .map(|l| {
                 Ok(FastLayer {
-                    qkv: pack(&[&l.query, &l.key, &l.value])?,
-                    attn_out: pack(&[&l.attn_out])?,
+                    qkv: pack(format, &[&l.query, &l.key, &l.value])?,
+                    attn_out: pack(format, &[&l.attn_out])?,
                     attn_norm: norm_params(&l.attn_norm)?,
-                    ffn_in: pack(&[&l.ffn_in])?,
-                    ffn_out: pack(&[&l.ffn_out])?,
+                    ffn_in: pack(format, &[&l.ffn_in])?,
+                    ffn_out: pack(format, &[&l.ffn_out])?,
                     ffn_norm: norm_params(&l.ffn_norm)?,
                 })
             })
@@ -140,11 +143,17 @@ impl FastEncoder {
                 Activation::Relu => FastActivation::Relu,
                 _ => FastActivation::GeluErf,
             },
+            format,
         })
     }
 
     pub fn hidden(&self) -> usize {
         self.hidden
+    }
+
+    /// The dense layers' number format.
+    pub fn format(&self) -> LayerFormat {
+        self.format
     }
 
     /// Runs the encoder over token-id rows of any lengths (no padding) and

@@ -218,17 +218,17 @@ impl PackedLinear {
 
 /// A raw output pointer the tasks share; each writes only its own block.
 #[derive(Clone, Copy)]
-struct SharedOut(*mut f32);
+pub(super) struct SharedOut<T>(pub(super) *mut T);
 // SAFETY: the pointer is only dereferenced inside `forward`'s parallel loop,
 // where each task writes a block of the output no other task touches, and
 // the output outlives the loop.
-unsafe impl Send for SharedOut {}
+unsafe impl<T> Send for SharedOut<T> {}
 // SAFETY: as for `Send`: shared only to hand each task its disjoint block.
-unsafe impl Sync for SharedOut {}
+unsafe impl<T> Sync for SharedOut<T> {}
 
-impl SharedOut {
+impl<T> SharedOut<T> {
     /// A method, not field access, so closures capture the whole wrapper.
-    fn ptr(self) -> *mut f32 {
+    pub(super) fn ptr(self) -> *mut T {
         self.0
     }
 }
@@ -240,7 +240,7 @@ impl SharedOut {
 /// block can start past the last panel (a pointer to it would be out of
 /// bounds, which is undefined behaviour even if nothing is read).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct TaskPlan {
+pub(super) struct TaskPlan {
     m: usize,
     panels: usize,
     col_blocks: usize,
@@ -248,7 +248,7 @@ struct TaskPlan {
 }
 
 impl TaskPlan {
-    fn new(m: usize, panels: usize, threads: usize) -> Self {
+    pub(super) fn new(m: usize, panels: usize, threads: usize) -> Self {
         let row_blocks = m.div_ceil(MC);
         let threads = threads.max(1);
         let wanted = if row_blocks >= 2 * threads {
@@ -265,12 +265,12 @@ impl TaskPlan {
         }
     }
 
-    fn tasks(&self) -> usize {
+    pub(super) fn tasks(&self) -> usize {
         self.m.div_ceil(MC) * self.col_blocks
     }
 
     /// Task `t`'s rows and panels, both non-empty and in bounds for `t < tasks()`.
-    fn task(&self, t: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    pub(super) fn task(&self, t: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
         let (rb, cb) = (t / self.col_blocks, t % self.col_blocks);
         let rows = rb * MC..((rb + 1) * MC).min(self.m);
         let cols = cb * self.panels_per_block..((cb + 1) * self.panels_per_block).min(self.panels);

@@ -40,12 +40,15 @@ unsafe fn rows<const R: usize>(t: Tile) {
             Init::Out => [_mm256_loadu_ps(out), _mm256_loadu_ps(out.add(8))],
         };
     }
+    // Row starts computed once: the loop below then has no index
+    // arithmetic to check for overflow (release builds check it).
+    let a_rows: [*const f32; R] = std::array::from_fn(|r| t.a.add(r * t.lda));
     let mut b = t.panel;
     for kk in 0..t.kc {
         let b0 = _mm256_loadu_ps(b);
         let b1 = _mm256_loadu_ps(b.add(8));
         for (r, row) in acc.iter_mut().enumerate() {
-            let av = _mm256_broadcast_ss(&*t.a.add(r * t.lda + kk));
+            let av = _mm256_broadcast_ss(&*a_rows[r].add(kk));
             row[0] = _mm256_fmadd_ps(av, b0, row[0]);
             row[1] = _mm256_fmadd_ps(av, b1, row[1]);
         }

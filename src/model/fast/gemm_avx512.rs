@@ -47,12 +47,15 @@ unsafe fn rows<const R: usize>(t: Tile) {
             Init::Out => [_mm512_loadu_ps(out), _mm512_loadu_ps(out.add(16))],
         };
     }
+    // Row starts computed once: the loop below then has no index
+    // arithmetic to check for overflow (release builds check it).
+    let a_rows: [*const f32; R] = std::array::from_fn(|r| t.a.add(r * t.lda));
     let mut b = t.panel;
     for kk in 0..t.kc {
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for (r, row) in acc.iter_mut().enumerate() {
-            let av = _mm512_set1_ps(*t.a.add(r * t.lda + kk));
+            let av = _mm512_set1_ps(*a_rows[r].add(kk));
             row[0] = _mm512_fmadd_ps(av, b0, row[0]);
             row[1] = _mm512_fmadd_ps(av, b1, row[1]);
         }

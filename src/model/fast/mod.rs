@@ -8,14 +8,19 @@
 
 pub mod attention;
 pub mod cpu;
+pub mod dense;
 pub mod encoder;
 pub mod gemm;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx2;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx512;
+pub mod gemm_int8;
+#[cfg(target_arch = "x86_64")]
+mod gemm_vnni;
 pub mod head;
 pub mod rows;
 
+pub use dense::LayerFormat;
 pub use encoder::{FastEncoder, Pooled};
 pub use head::FastHead;

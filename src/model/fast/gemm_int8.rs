@@ -1,0 +1,603 @@
+//! int8 dense layers: `Y = X Wᵀ + b` (optionally `+=`) with the weight
+//! quantised per output channel and the input per row, for CPUs with VNNI.
+//!
+//! Why this shape: VNNI's `vpdpbusd` multiplies unsigned bytes by signed
+//! bytes and adds each group of four products into a 32-bit lane, 64
+//! products per 512-bit instruction against 16 for an fp32 FMA. So the
+//! weight is symmetric int8 (`w ≈ sw_j · q`, `q ∈ [-127, 127]`, one scale
+//! per output column, fixed at load) and each input row is asymmetric
+//! uint8 (`x ≈ sa_i · (u − z_i)`, `u ∈ [0, 255]`, quantised at every call
+//! from the row's own range, zero exactly representable). Then
+//! `Σ x·w ≈ sa_i · sw_j · (Σ u·q − z_i · Σ q)`: the integer dot products
+//! run on VNNI and the column sums `Σ q` are computed once at load (per
+//! depth chunk, so each chunk's sum is centred before it becomes a float).
+//! The bias, the residual and the activation stay fp32.
+//!
+//! The panels hold `nr` output columns, grouped by four depths
+//! (`[k/4][nr][4]` bytes), the layout the instruction reads; a row tile
+//! broadcasts four input bytes as one 32-bit lane. Depth is walked in
+//! chunks whose integer sums are scaled and added to the fp32 output, so
+//! the panel stays in L1. Every kernel computes the same integers and then
+//! the same fp32 operations in the same order, so the VNNI kernels equal
+//! the plain one bit for bit (tested), and the plain one is tested against
+//! f64 sums within the quantisation's own error bound.
+
+use rayon::prelude::*;
+
+use super::cpu::{self, Int8Kernel};
+use super::gemm::{Accumulate, Epilogue, Init, SharedOut, TaskPlan};
+
+/// Depth per chunk, in input bytes: a 32-column panel of 512 is 16 KiB.
+const KC: usize = 512;
+/// The deepest input whose integer sums cannot overflow 32 bits:
+/// 255 · 127 · 65,536 < 2³¹.
+const MAX_DEPTH: usize = 65_536;
+
+/// A weight matrix `[n, k]` quantised per output column and packed for one
+/// int8 kernel.
+pub struct QuantLinear {
+    pub n: usize,
+    pub k: usize,
+    /// `k` rounded up to a multiple of 4 (the padding weighs zero).
+    kp: usize,
+    kernel: Int8Kernel,
+    nr: usize,
+    /// `panels[((p·kp/4 + g)·nr + j)·4 + t] = q[p·nr + j][4g + t]`.
+    panels: Vec<i8>,
+    /// Per output column: `w ≈ scale · q`.
+    scales: Vec<f32>,
+    /// Per depth chunk and output column: `Σ q` over the chunk, for the
+    /// input's zero point (`chunk_sums[c·n + j]`).
+    chunk_sums: Vec<i32>,
+    bias: Vec<f32>,
+}
+
+/// Columns per panel and rows per tile of an int8 kernel.
+fn tile_shape(kernel: Int8Kernel) -> (usize, usize) {
+    match kernel {
+        Int8Kernel::Vnni512 => (32, 12),
+        Int8Kernel::AvxVnni | Int8Kernel::Portable => (16, 6),
+    }
+}
+
+/// Symmetric int8 of one weight row: the scale and the codes.
+fn quantise_weights(row: &[f32]) -> (f32, Vec<i8>) {
+    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+    let codes = row
+        .iter()
+        .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (scale, codes)
+}
+
+impl QuantLinear {
+    /// `weight` row-major `[n, k]`, for the int8 kernel of the process's
+    /// kernel path; `n` must be a multiple of 16.
+    pub fn pack(weight: &[f32], bias: Option<&[f32]>, n: usize, k: usize) -> Self {
+        Self::pack_for(Int8Kernel::for_path(cpu::active()), weight, bias, n, k)
+    }
+
+    /// Packed for `kernel` (which the CPU must run). A width the kernel's
+    /// panel does not divide falls back to a 16-wide kernel.
+    pub fn pack_for(
+        kernel: Int8Kernel,
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        n: usize,
+        k: usize,
+    ) -> Self {
+        assert_eq!(weight.len(), n * k, "weight is not [n, k]");
+        assert!(
+            n.is_multiple_of(16),
+            "output width {n} is not a multiple of 16"
+        );
+        assert!(
+            k <= MAX_DEPTH,
+            "depth {k} over {MAX_DEPTH}: the sums could overflow"
+        );
+        let kernel = if n.is_multiple_of(tile_shape(kernel).0) {
+            kernel
+        } else if kernel == Int8Kernel::Vnni512
+            && Int8Kernel::for_path(cpu::KernelPath::Avx2).is_vnni()
+        {
+            Int8Kernel::AvxVnni
+        } else {
+            Int8Kernel::Portable
+        };
+        let nr = tile_shape(kernel).0;
+        let kp = k.next_multiple_of(4);
+        let mut panels = vec![0i8; n * kp];
+        let mut scales = Vec::with_capacity(n);
+        let mut chunk_sums = vec![0i32; kp.div_ceil(KC) * n];
+        for col in 0..n {
+            let (scale, codes) = quantise_weights(&weight[col * k..(col + 1) * k]);
+            scales.push(scale);
+            for (c, chunk) in codes.chunks(KC).enumerate() {
+                chunk_sums[c * n + col] = chunk.iter().map(|&q| i32::from(q)).sum();
+            }
+            let (p, j) = (col / nr, col % nr);
+            for (kk, &q) in codes.iter().enumerate() {
+                panels[((p * kp / 4 + kk / 4) * nr + j) * 4 + kk % 4] = q;
+            }
+        }
+        let bias = bias.map_or_else(|| vec![0f32; n], <[f32]>::to_vec);
+        assert_eq!(bias.len(), n, "bias is not [n]");
+        Self {
+            n,
+            k,
+            kp,
+            kernel,
+            nr,
+            panels,
+            scales,
+            chunk_sums,
+            bias,
+        }
+    }
+
+    /// The int8 kernel this matrix was packed for.
+    pub fn kernel(&self) -> Int8Kernel {
+        self.kernel
+    }
+
+    /// `y[m, n] (=|+=) x[m, k] · Wᵀ + b`, the input quantised per row, split
+    /// across rayon's threads; `then` runs on each finished output block.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        m: usize,
+        y: &mut [f32],
+        mode: Accumulate,
+        then: Option<&Epilogue<'_>>,
+    ) {
+        assert!(x.len() >= m * self.k && y.len() >= m * self.n);
+        if m == 0 {
+            return;
+        }
+        let input = QuantRows::new(&x[..m * self.k], self.k, self.kp);
+        self.forward_quantised(&input, y, mode, then, self.kernel);
+    }
+
+    fn forward_quantised(
+        &self,
+        input: &QuantRows,
+        y: &mut [f32],
+        mode: Accumulate,
+        then: Option<&Epilogue<'_>>,
+        kernel: Int8Kernel,
+    ) {
+        let m = input.rows();
+        let plan = TaskPlan::new(m, self.n / self.nr, rayon::current_num_threads());
+        let out = SharedOut(y.as_mut_ptr());
+        (0..plan.tasks()).into_par_iter().for_each(|task| {
+            let (rows, cols) = plan.task(task);
+            // SAFETY: as in `PackedLinear::forward`: `plan.task` gives every
+            // task a non-empty block of rows `< m` and panels `< n / nr`, no
+            // two tasks the same (row, panel), so tasks write disjoint parts
+            // of `y` (`m · n` floats, asserted by `forward`), which outlives
+            // the loop; `input` holds `m` rows of `kp` bytes and their scales.
+            unsafe {
+                let y = out.ptr();
+                self.block(kernel, input, rows.clone(), cols.clone(), y, mode);
+                if let Some(then) = then {
+                    for r in rows {
+                        // In bounds: r < m, and cols.end·nr ≤ n.
+                        let start = y.add(r * self.n + cols.start * self.nr);
+                        then(std::slice::from_raw_parts_mut(start, cols.len() * self.nr));
+                    }
+                }
+            }
+        });
+    }
+
+    /// One task: rows × panels, in depth chunks.
+    ///
+    /// # Safety
+    /// `input` has at least `rows.end` rows; `y` points to at least
+    /// `rows.end · n` writable floats that no other thread touches in
+    /// `rows × panels`; `panels.end ≤ n / nr`; `kernel` is `self.kernel` or
+    /// `Portable` with the same panel width.
+    unsafe fn block(
+        &self,
+        kernel: Int8Kernel,
+        input: &QuantRows,
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+        y: *mut f32,
+        mode: Accumulate,
+    ) {
+        let (n, kp, nr) = (self.n, self.kp, self.nr);
+        let mr_max = tile_shape(kernel).1;
+        let mut k0 = 0;
+        while k0 < kp {
+            let kc = KC.min(kp - k0);
+            let init = match (k0, mode) {
+                (0, Accumulate::Overwrite) => Init::Bias,
+                (0, Accumulate::AddTo) => Init::BiasPlusOut,
+                _ => Init::Out,
+            };
+            for p in panels.clone() {
+                // SAFETY (pointer arithmetic): p < n / nr and k0 + kc ≤ kp,
+                // so the panel's `kc · nr` bytes lie inside `self.panels`
+                // (`n · kp`); the nr scales and biases inside theirs (`n`),
+                // the chunk's nr sums inside `chunk_sums`; rows r..r + mr < rows.end read `input` (m rows of
+                // kp bytes, m scales and zero points) and write `y` in
+                // bounds by the caller's contract.
+                let col = p * nr;
+                let mut r = rows.start;
+                while r < rows.end {
+                    let mr = mr_max.min(rows.end - r);
+                    let tile = Int8Tile {
+                        mr,
+                        nr,
+                        kc,
+                        a: input.codes.as_ptr().add(r * kp + k0),
+                        lda: kp,
+                        a_scale: input.scales.as_ptr().add(r),
+                        a_zero: input.zeros.as_ptr().add(r),
+                        panel: self.panels.as_ptr().add(p * nr * kp + k0 * nr),
+                        w_scale: self.scales.as_ptr().add(col),
+                        col_sums: self.chunk_sums.as_ptr().add(k0 / KC * n + col),
+                        bias: self.bias.as_ptr().add(col),
+                        c: y.add(r * n + col),
+                        ldc: n,
+                        init,
+                    };
+                    tile.run(kernel);
+                    r += mr;
+                }
+            }
+            k0 += kc;
+        }
+    }
+}
+
+/// Input rows quantised to asymmetric uint8, each with its own scale and
+/// zero point: `x ≈ scale · (code − zero)`.
+pub struct QuantRows {
+    /// `rows · kp` codes; the padding past `k` is zero (it meets zero weights).
+    codes: Vec<u8>,
+    scales: Vec<f32>,
+    zeros: Vec<i32>,
+}
+
+/// Rows per parallel task when quantising.
+const ROWS_PER_TASK: usize = 32;
+
+impl QuantRows {
+    /// Quantises `x` (`[m, k]`) row by row into rows of `kp ≥ k` codes.
+    pub fn new(x: &[f32], k: usize, kp: usize) -> Self {
+        let m = x.len() / k;
+        let mut codes = vec![0u8; m * kp];
+        let mut scales = vec![0f32; m];
+        let mut zeros = vec![0i32; m];
+        codes
+            .par_chunks_mut(kp * ROWS_PER_TASK)
+            .zip(scales.par_chunks_mut(ROWS_PER_TASK))
+            .zip(zeros.par_chunks_mut(ROWS_PER_TASK))
+            .zip(x.par_chunks(k * ROWS_PER_TASK))
+            .for_each(|(((codes, scales), zeros), x)| {
+                quantise_block(x, k, kp, codes, scales, zeros)
+            });
+        Self {
+            codes,
+            scales,
+            zeros,
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.scales.len()
+    }
+}
+
+cpu::per_path! {
+    fn quantise_block(
+        x: &[f32],
+        k: usize,
+        kp: usize,
+        codes: &mut [u8],
+        scales: &mut [f32],
+        zeros: &mut [i32],
+    ) {
+        for (((row, out), scale), zero) in x
+            .chunks_exact(k)
+            .zip(codes.chunks_exact_mut(kp))
+            .zip(scales.iter_mut())
+            .zip(zeros.iter_mut())
+        {
+            let (s, z) = quantise_row(row, &mut out[..k]);
+            *scale = s;
+            *zero = z;
+        }
+    }
+}
+
+/// One row to uint8 over `[min(row, 0), max(row, 0)]`: the range always
+/// holds zero, so zero is a code exactly. Returns the scale and zero point.
+/// Written for the vectoriser: min / max as compares in 16 lanes, ties
+/// rounded to even (one instruction; `round` is a libm call), and the
+/// final conversion unchecked once the value is known to be in range.
+#[inline(always)]
+fn quantise_row(row: &[f32], codes: &mut [u8]) -> (f32, i32) {
+    let (mut lo, mut hi) = ([0f32; 16], [0f32; 16]);
+    let mut chunks = row.chunks_exact(16);
+    for chunk in &mut chunks {
+        for i in 0..16 {
+            lo[i] = if chunk[i] < lo[i] { chunk[i] } else { lo[i] };
+            hi[i] = if chunk[i] > hi[i] { chunk[i] } else { hi[i] };
+        }
+    }
+    let lo = chunks
+        .remainder()
+        .iter()
+        .chain(&lo)
+        .fold(0f32, |m, &v| m.min(v));
+    let hi = chunks
+        .remainder()
+        .iter()
+        .chain(&hi)
+        .fold(0f32, |m, &v| m.max(v));
+    let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+    let inv = 1.0 / scale;
+    let zero = (-lo * inv).round_ties_even().clamp(0.0, 255.0);
+    for (c, &v) in codes.iter_mut().zip(row) {
+        // Not `clamp`: it keeps a NaN, and the conversion below needs a number.
+        #[allow(clippy::manual_clamp)]
+        let q = (v * inv + zero).round_ties_even().max(0.0).min(255.0);
+        // SAFETY: `f32::max` / `min` return the other argument when one is
+        // NaN, so `q` is a number in [0, 255], which an i32 holds exactly.
+        *c = unsafe { q.to_int_unchecked::<i32>() } as u8;
+    }
+    (scale, zero as i32)
+}
+
+/// One micro-tile: `mr` rows × `nr` columns over `kc` depths (a multiple of 4).
+#[derive(Clone, Copy)]
+pub(super) struct Int8Tile {
+    pub mr: usize,
+    pub nr: usize,
+    pub kc: usize,
+    /// `mr` rows of `kc` codes, `lda` apart.
+    pub a: *const u8,
+    pub lda: usize,
+    /// `mr` input scales and zero points.
+    pub a_scale: *const f32,
+    pub a_zero: *const i32,
+    /// `kc · nr` packed weight codes.
+    pub panel: *const i8,
+    /// `nr` weight scales, column sums over this chunk, and biases.
+    pub w_scale: *const f32,
+    pub col_sums: *const i32,
+    pub bias: *const f32,
+    /// `mr` rows of `nr` outputs, `ldc` apart.
+    pub c: *mut f32,
+    pub ldc: usize,
+    /// Where the outputs start.
+    pub init: Init,
+}
+
+impl Int8Tile {
+    /// Runs the tile with `kernel`.
+    ///
+    /// # Safety
+    /// Every pointer covers what its field's comment says, readable (and
+    /// `c` writable, used by no other thread); `mr` and `nr` are the
+    /// kernel's (`tile_shape`: `mr` at most its rows, `nr` exactly its
+    /// panel, any `nr` for `Portable`); the CPU runs `kernel`.
+    pub(super) unsafe fn run(self, kernel: Int8Kernel) {
+        // SAFETY: the caller's contract is each kernel's; a kernel is only
+        // chosen (`Int8Kernel::for_path`) where the CPU reported it.
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Int8Kernel::Vnni512 => super::gemm_vnni::tile_512(self),
+            #[cfg(target_arch = "x86_64")]
+            Int8Kernel::AvxVnni => super::gemm_vnni::tile_256(self),
+            _ => self.plain(),
+        }
+    }
+
+    /// The portable kernel: integer loops, then the same fp32 steps as the
+    /// VNNI kernels, in the same order.
+    ///
+    /// # Safety
+    /// As [`Int8Tile::run`].
+    unsafe fn plain(self) {
+        let mut acc = [0i32; 32];
+        for r in 0..self.mr {
+            let acc = &mut acc[..self.nr];
+            acc.fill(0);
+            let a = self.a.add(r * self.lda);
+            for g in 0..self.kc / 4 {
+                for (j, v) in acc.iter_mut().enumerate() {
+                    for t in 0..4 {
+                        let u = i32::from(*a.add(4 * g + t));
+                        let q = i32::from(*self.panel.add((g * self.nr + j) * 4 + t));
+                        *v += u * q;
+                    }
+                }
+            }
+            let zero = *self.a_zero.add(r);
+            let a_scale = *self.a_scale.add(r);
+            for (j, &v) in acc.iter().enumerate() {
+                let sum = v - zero * *self.col_sums.add(j);
+                let scaled = sum as f32 * (a_scale * *self.w_scale.add(j));
+                let out = self.c.add(r * self.ldc + j);
+                *out = match self.init {
+                    Init::Bias => *self.bias.add(j) + scaled,
+                    Init::BiasPlusOut => (*self.bias.add(j) + *out) + scaled,
+                    Init::Out => *out + scaled,
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fast::gemm::reference;
+    use rand::{Rng, SeedableRng};
+
+    fn random(rng: &mut rand::rngs::StdRng, len: usize, spread: f32) -> Vec<f32> {
+        (0..len)
+            .map(|_| rng.random_range(-spread..spread))
+            .collect()
+    }
+
+    const KERNELS: [Int8Kernel; 3] = [
+        Int8Kernel::Vnni512,
+        Int8Kernel::AvxVnni,
+        Int8Kernel::Portable,
+    ];
+
+    fn runs(kernel: Int8Kernel) -> bool {
+        match kernel {
+            Int8Kernel::Vnni512 => {
+                Int8Kernel::for_path(cpu::KernelPath::Avx512) == kernel
+                    && cpu::KernelPath::Avx512.supported()
+            }
+            Int8Kernel::AvxVnni => Int8Kernel::for_path(cpu::KernelPath::Avx2) == kernel,
+            Int8Kernel::Portable => true,
+        }
+    }
+
+    /// The worst error quantisation allows for one output, from the
+    /// definitions: with `|x − x̂| ≤ sa/2` and `|w − ŵ| ≤ sw/2` per term,
+    /// `|Σ x·w − Σ x̂·ŵ| ≤ Σ (|x|·sw/2 + |ŵ|·sa/2)`; plus fp32 rounding of
+    /// the result (relative 1e-5 of the sum of magnitudes).
+    fn error_bound(x: &[f32], w: &[f32], a_scale: f32, w_scale: f32) -> f64 {
+        let mut bound = 0f64;
+        let mut magnitude = 0f64;
+        for (&xv, &wv) in x.iter().zip(w) {
+            let w_hat = (wv.abs() + w_scale / 2.0) as f64;
+            bound += xv.abs() as f64 * w_scale as f64 / 2.0 + w_hat * a_scale as f64 / 2.0;
+            magnitude += (xv as f64 * wv as f64).abs();
+        }
+        bound + 1e-5 * magnitude + 1e-5
+    }
+
+    /// Every int8 kernel this CPU runs (the others named as skipped), in
+    /// every shape class the encoder meets (depth not a multiple of 4,
+    /// below / at / above a chunk; rows not a multiple of a tile; a width
+    /// the 32-column panel does not divide), both modes, against f64 sums
+    /// of the unquantised inputs, each output within its own quantisation
+    /// bound (`error_bound`).
+    #[test]
+    fn every_int8_kernel_stays_within_the_quantisation_bound() {
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        for kernel in KERNELS {
+            if !runs(kernel) {
+                println!("int8 {kernel}: skipped, this CPU has no {kernel}");
+                continue;
+            }
+            for &(m, n, k) in &[
+                (1, 32, 7),
+                (5, 32, 512),
+                (9, 48, 100),
+                (13, 64, 1030),
+                (77, 64, 384),
+                (150, 1152, 384),
+                (40, 384, 1536),
+            ] {
+                // Rows with different ranges, one all zero, one all negative.
+                let mut x = random(&mut rng, m * k, 3.0);
+                x[..k].iter_mut().for_each(|v| *v = 0.0);
+                if m > 2 {
+                    x[k..2 * k].iter_mut().for_each(|v| *v = -v.abs() * 0.1);
+                }
+                let w = random(&mut rng, n * k, 0.2);
+                let b = random(&mut rng, n, 1.0);
+                let packed = QuantLinear::pack_for(kernel, &w, Some(&b), n, k);
+                let input = QuantRows::new(&x, k, packed.kp);
+                for mode in [Accumulate::Overwrite, Accumulate::AddTo] {
+                    let start = random(&mut rng, m * n, 1.0);
+                    let mut fast = start.clone();
+                    let mut want = start.clone();
+                    packed.forward(&x, m, &mut fast, mode, None);
+                    reference(&x, &w, &b, m, n, k, &mut want, mode);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let bound = error_bound(
+                                &x[i * k..(i + 1) * k],
+                                &w[j * k..(j + 1) * k],
+                                input.scales[i],
+                                packed.scales[j],
+                            );
+                            let err = (fast[i * n + j] - want[i * n + j]).abs() as f64;
+                            assert!(
+                                err <= bound,
+                                "seed {seed}, int8 {kernel} ({}): {m}×{n}×{k} {mode:?} \
+                                 [{i},{j}]: {err} > {bound}",
+                                packed.kernel()
+                            );
+                        }
+                    }
+                }
+            }
+            println!("int8 {kernel}: passed");
+        }
+    }
+
+    /// The VNNI kernels compute the same integers and the same fp32 steps
+    /// as the plain one: their outputs are equal bit for bit.
+    #[test]
+    fn vnni_kernels_equal_the_plain_kernel_exactly() {
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        for kernel in [Int8Kernel::Vnni512, Int8Kernel::AvxVnni] {
+            if !runs(kernel) {
+                println!("int8 {kernel}: skipped, this CPU has no {kernel}");
+                continue;
+            }
+            let (m, n, k) = (29, 64, 1300);
+            let x = random(&mut rng, m * k, 2.0);
+            let w = random(&mut rng, n * k, 0.3);
+            let b = random(&mut rng, n, 1.0);
+            let packed = QuantLinear::pack_for(kernel, &w, Some(&b), n, k);
+            let input = QuantRows::new(&x, k, packed.kp);
+            for mode in [Accumulate::Overwrite, Accumulate::AddTo] {
+                let start = random(&mut rng, m * n, 1.0);
+                let mut fast = start.clone();
+                let mut plain = start.clone();
+                packed.forward_quantised(&input, &mut fast, mode, None, kernel);
+                packed.forward_quantised(&input, &mut plain, mode, None, Int8Kernel::Portable);
+                let differing = fast.iter().zip(&plain).filter(|(a, b)| a != b).count();
+                assert_eq!(differing, 0, "seed {seed}, {kernel} {mode:?}");
+            }
+            println!("int8 {kernel}: equal to the plain kernel");
+        }
+    }
+
+    /// Quantising a row and reading it back is within half a step, and
+    /// zero comes back exactly zero.
+    #[test]
+    fn rows_quantise_within_half_a_step() {
+        let seed: u64 = rand::random();
+        println!("seed {seed} (replay: put it in place of rand::random())");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let (m, k) = (70, 389);
+        let mut x = random(&mut rng, m * k, 5.0);
+        x[3] = 0.0;
+        let q = QuantRows::new(&x, k, k.next_multiple_of(4));
+        let kp = k.next_multiple_of(4);
+        for i in 0..m {
+            let (s, z) = (q.scales[i], q.zeros[i]);
+            for kk in 0..k {
+                let back = s * (i32::from(q.codes[i * kp + kk]) - z) as f32;
+                let want = x[i * k + kk];
+                assert!(
+                    (back - want).abs() <= s * 0.5 + 1e-5,
+                    "seed {seed} [{i},{kk}]"
+                );
+                if want == 0.0 {
+                    assert_eq!(back, 0.0, "seed {seed}: zero is not exact");
+                }
+            }
+        }
+    }
+}
