@@ -34,7 +34,7 @@ fn every_path_this_cpu_runs_scores_the_examples_as_the_reference() {
             println!("kernel path {path}: skipped, this CPU has no {path}");
             continue;
         }
-        let got = turns(&["--kernel", path.name()]);
+        let got = turns(&["--kernel", path.name(), "--precision", "fp32"]);
         assert_eq!(got.len(), reference.len(), "{path}");
         for (want, got) in reference.iter().zip(&got) {
             assert_eq!(want["text"], got["text"]);
@@ -124,5 +124,70 @@ fn a_path_the_cpu_lacks_is_refused_by_name() {
     assert!(
         stderr.contains(&format!("this CPU has no {missing}")),
         "{stderr}"
+    );
+}
+
+/// What `score` says ran, from its summary line on stderr.
+fn engine_of(extra: &[&str], head_dir: Option<&std::path::Path>) -> String {
+    let mut cmd = calltone();
+    cmd.env_remove("CALLTONE_HOME")
+        .env_remove("CALLTONE_KERNEL");
+    if let Some(dir) = head_dir {
+        cmd.env("CALLTONE_HEAD_DIR", dir);
+    }
+    let out = cmd
+        .args(["score", "examples/"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// `--precision auto` on the CPU runs what the model's measured record and
+/// this CPU allow (`choose_on_cpu`): with the shipped record, int8 where
+/// the CPU has VNNI; with a record in which int8 measured two points lower,
+/// fp32; with no record, fp32.
+#[test]
+fn auto_precision_follows_the_models_measured_record() {
+    use calltone::model::fast::cpu::Int8Kernel;
+    use calltone::model::precision_record::{choose_on_cpu, PrecisionRecord, FILE};
+    use calltone::model::Precision;
+
+    let shipped = std::path::Path::new("models/calltone-sentiment");
+    let record = PrecisionRecord::read(shipped).unwrap();
+    assert!(record.is_some(), "the default model ships {FILE}");
+    let int8 = Int8Kernel::for_path(KernelPath::best());
+    let (want, why) = choose_on_cpu(record.as_ref(), int8);
+    let said = engine_of(&[], None);
+    let expect = match want {
+        Precision::Int8 => format!("int8 ({int8})"),
+        _ => "fp32 on the".into(),
+    };
+    assert!(
+        said.contains(&expect),
+        "auto should run {want} ({why}): {said}"
+    );
+    println!("auto with the shipped record on this CPU: {want} ({why})");
+
+    let copy = tempfile::tempdir().unwrap();
+    for f in ["head.json", "head.safetensors", "provenance.json"] {
+        std::fs::copy(shipped.join(f), copy.path().join(f)).unwrap();
+    }
+    let said = engine_of(&[], Some(copy.path()));
+    assert!(said.contains("fp32 on the"), "no record: {said}");
+
+    let mut worse = record.unwrap();
+    let int8_entry = worse.measured.get_mut("int8").expect("int8 measured");
+    int8_entry.strong_negative_auc -= 0.02;
+    std::fs::write(
+        copy.path().join(FILE),
+        serde_json::to_string(&worse).unwrap(),
+    )
+    .unwrap();
+    let said = engine_of(&[], Some(copy.path()));
+    assert!(
+        said.contains("fp32 on the"),
+        "int8 two points lower: {said}"
     );
 }

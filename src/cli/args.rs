@@ -112,9 +112,10 @@ pub struct ModelArg {
     /// Hugging Face Hub (needs internet unless cached). Default: calltone's own model.
     #[arg(long, value_name = "PATH|ORG/NAME")]
     pub model: Option<String>,
-    /// Number format: auto = fp32 with calltone's kernels on the CPU, bf16 on CUDA, f16
-    /// on Metal; int8 = calltone's int8 dense layers (CPU; fast with VNNI); reference =
-    /// candle's fp32 encoder (what the kernels are tested against).
+    /// Number format. auto: on the CPU int8 where the CPU has VNNI and the model's
+    /// `precisions.json` shows int8 within half a point of fp32 on the dev split, else
+    /// fp32; bf16 on CUDA, f16 on Metal. int8: calltone's int8 dense layers (CPU; fast
+    /// with VNNI). reference: candle's fp32 encoder (what the kernels are tested against).
     #[arg(long, value_enum, default_value_t = crate::model::Precision::Auto)]
     pub precision: crate::model::Precision,
     /// Where the model runs: auto (a GPU if this build has one and finds one, else the
@@ -193,6 +194,10 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// With --dev: write this precision's binary accuracy and strong-negative AUC into
+    /// the model's precisions.json (beside head.json), which --precision auto reads.
+    #[arg(long, requires = "dev")]
+    pub record: bool,
     /// Measure the moments analysis instead: false alarms on calm chit-chat and
     /// detection on conversations whose customer turns turn strongly negative.
     #[arg(long, conflicts_with_all = ["data", "dev"])]

@@ -17,6 +17,7 @@ use crate::engine::ceiling::{flops_per_token, machine, Machine};
 use crate::engine::{ScoreOptions, ScoreStats, Scorer};
 use crate::eval::chitchat::read_ordered;
 use crate::eval::moment_sets::{chat, messages, senders};
+use crate::model::fast::LayerFormat;
 use crate::model::setup;
 use crate::report::{OutputFormat, RecordSink};
 use crate::transcript::inputs::{expand_filtered, read_bytes, PathFilter};
@@ -144,17 +145,24 @@ fn print(r: &BenchReport) {
     );
     if let (Some(c), Some(f)) = (r.ceiling_tokens_per_second, r.fraction_of_ceiling) {
         println!(
-            "fp32 ceiling           {:.0} tokens/s ({:.0} GFLOP/s estimated): at {}",
+            "fp32 ceiling           {:.0} tokens/s ({:.0} GFLOP/s estimated at {} FLOP/cycle): at {}",
             c,
             m.estimated_gflops.unwrap_or(0.0),
+            m.flop_per_cycle,
             pct(f)
         );
     }
     println!(
-        "GEMM ceiling           {:.0} tokens/s ({:.0} GFLOP/s measured): at {}",
+        "GEMM ceiling           {:.0} tokens/s ({:.0} G ops/s measured in this format): at {}",
         r.gemm_ceiling_tokens_per_second,
         m.measured_gemm_gflops,
         pct(r.fraction_of_gemm_ceiling)
+    );
+    let g = &m.gemm;
+    let shape = format!("GEMM {}×{}×{}", g.shape[0], g.shape[1], g.shape[2]);
+    println!(
+        "{shape:<22} gemm crate fp32 {:.0} GFLOP/s · calltone fp32 {:.0} · calltone int8 {:.0} G ops/s",
+        g.gemm_crate_gflops, g.calltone_fp32_gflops, g.calltone_int8_gops
     );
 }
 
@@ -243,12 +251,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     let mean_len = stats.real_tokens as f64 / stats.windows.max(1) as f64;
     let fpt = flops_per_token(&model.encoder.config, mean_len);
-    let m = machine(&model.encoder.config, threads);
+    let format = model.layer_format().unwrap_or(LayerFormat::Fp32);
+    let m = machine(&model.encoder.config, threads, format);
     let secs = |d: Duration| d.as_secs_f64();
     // Throughput is measured on the workload (every turn's tokens, repeats
     // included), as an outside engine scoring every turn would be.
     let real_tps = stats.workload_tokens as f64 / secs(total).max(1e-9);
-    let ceiling = m.estimated_gflops.map(|g| g * 1e9 / fpt);
+    // The vector-width estimate is an fp32 figure: shown for fp32 only.
+    let ceiling = m
+        .estimated_gflops
+        .filter(|_| format == LayerFormat::Fp32)
+        .map(|g| g * 1e9 / fpt);
     let gemm_ceiling = m.measured_gemm_gflops * 1e9 / fpt;
     let report = BenchReport {
         corpus,

@@ -9,7 +9,8 @@ use serde_json::json;
 use super::args::EvalArgs;
 use crate::eval::labelled::read_labelled;
 use crate::eval::run::{report, score_examples, EvalReport};
-use crate::model::setup;
+use crate::model::precision_record::{Measured, PrecisionRecord};
+use crate::model::{setup, SentimentModel};
 use crate::train::corpus::vader_split;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -27,6 +28,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let model = crate::cli::load_model::load_model(&args.model)?;
     let scores = score_examples(&model, &examples)?;
     let r = report(&examples, &scores);
+    if args.record {
+        record_precision(&model, &r)?;
+    }
     // The dev split's parts measured alone (same scores).
     let by_source: BTreeMap<&str, EvalReport> = sources
         .iter()
@@ -67,4 +71,30 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--record`: this precision's dev measures into the model's record.
+fn record_precision(model: &SentimentModel, r: &EvalReport) -> anyhow::Result<()> {
+    let Some(dir) = &model.head_dir else {
+        anyhow::bail!(
+            "--record: {} is not a calltone head, so it has no precisions.json",
+            model.name
+        );
+    };
+    let Some(auc) = r.strong_negative_auc else {
+        anyhow::bail!("--record: the dev split gave no strong-negative AUC");
+    };
+    let measured = Measured {
+        binary_accuracy: r.binary_accuracy,
+        strong_negative_auc: auc,
+        examples: r.examples,
+        engine: model.engine(),
+    };
+    PrecisionRecord::record(dir, model.precision(), measured)?;
+    eprintln!(
+        "calltone: recorded {} in {}",
+        model.precision(),
+        dir.join(crate::model::precision_record::FILE).display()
+    );
+    Ok(())
 }

@@ -4,10 +4,12 @@
 use crate::cli::args::ModelArg;
 use crate::model::device;
 use crate::model::fast::{cpu, FastEncoder};
+use crate::model::precision_record::{choose_on_cpu, PrecisionRecord};
 use crate::model::{ModelSource, Precision, SentimentModel};
 
-/// `--model`, `--device` and `--precision` → a ready model. `auto` device
-/// falls back to the CPU (with a notice when this is a GPU build); a model
+/// `--model`, `--device` and `--precision` → a ready model. `auto`
+/// precision on the CPU follows the model's measured record
+/// (`precision_record`); `auto` device falls back to the CPU (with a notice when this is a GPU build); a model
 /// calltone's CPU kernels cannot run (say, tanh-GELU) falls back to the
 /// reference encoder with a notice rather than failing.
 pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
@@ -32,6 +34,14 @@ pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
         );
     }
     let mut model = SentimentModel::load(&source, precision.dtype(), &device)?;
+    if arg.precision == Precision::Auto && device.is_cpu() {
+        let record = match &model.head_dir {
+            Some(dir) => PrecisionRecord::read(dir)?,
+            None => None,
+        };
+        let int8 = cpu::Int8Kernel::for_path(cpu::active());
+        precision = choose_on_cpu(record.as_ref(), int8).0;
+    }
     if matches!(precision, Precision::Fp32 | Precision::Int8) && device.is_cpu() {
         if let Some(why) = FastEncoder::unsupported(&model.encoder) {
             eprintln!(

@@ -1,7 +1,10 @@
 //! How fast this machine could run the encoder at best, to report measured
 //! throughput as a fraction of it: FLOPs per token from the model's shape,
 //! and the CPU's fp32 peak from its vector width and clock (an estimate) or
-//! from a timed matrix multiply of the encoder's own shape (a measurement).
+//! from a timed matrix multiply of the encoder's own shape (a measurement,
+//! in the number format the encoder runs). The timed multiplies are also
+//! the side-by-side comparison of the GEMM candidates: the `gemm` crate
+//! (candle's), calltone's fp32 kernel and calltone's int8 kernel.
 
 use std::time::Instant;
 
@@ -10,6 +13,8 @@ use serde::Serialize;
 
 use crate::model::config::EncoderConfig;
 use crate::model::fast::gemm::{Accumulate, PackedLinear, NR};
+use crate::model::fast::gemm_int8::QuantLinear;
+use crate::model::fast::LayerFormat;
 
 /// FLOPs to run one token through the encoder: 2 per multiply-add of the
 /// linear layers, plus attention's scores and weighted sum over `seq` tokens.
@@ -32,9 +37,25 @@ pub struct Machine {
     pub flop_per_cycle: f64,
     /// cores × FLOP/cycle × clock, when the clock is known.
     pub estimated_gflops: Option<f64>,
-    /// The faster of candle's GEMM and calltone's kernel, timed on the
-    /// encoder's feed-forward shape on all cores.
+    /// The fastest GEMM for the format the encoder runs (fp32: the faster
+    /// of the `gemm` crate and calltone's kernel; int8: calltone's int8
+    /// kernel, in multiply-adds × 2 per second), timed on the encoder's
+    /// feed-forward shape on all cores.
     pub measured_gemm_gflops: f64,
+    /// Each candidate on that shape.
+    pub gemm: GemmRates,
+}
+
+/// Each GEMM timed on the encoder's feed-forward shape (512 rows), all cores.
+#[derive(Debug, Clone, Serialize)]
+pub struct GemmRates {
+    pub shape: [usize; 3],
+    /// The `gemm` crate through candle's `matmul` (fp32).
+    pub gemm_crate_gflops: f64,
+    /// calltone's packed fp32 kernel on the active path.
+    pub calltone_fp32_gflops: f64,
+    /// calltone's int8 kernel on the active path (2 operations per multiply-add).
+    pub calltone_int8_gops: f64,
 }
 
 fn cpuinfo() -> String {
@@ -72,12 +93,11 @@ fn timed(flops: f64, mut step: impl FnMut() -> bool) -> f64 {
     flops * runs as f64 / started.elapsed().as_secs_f64() / 1e9
 }
 
-/// The best of candle's GEMM and calltone's packed kernel on `a (m×k) ·
-/// b (k×n)`: the fastest fp32 multiply this machine is known to run.
-fn gemm_gflops(m: usize, k: usize, n: usize) -> f64 {
+/// Each candidate timed on `a (m×k) · b (k×n)`.
+fn gemm_rates(m: usize, k: usize, n: usize) -> GemmRates {
     let flops = 2.0 * (m * k * n) as f64;
     let dev = Device::Cpu;
-    let candle = match (
+    let gemm_crate = match (
         Tensor::randn(0f32, 1.0, (m, k), &dev),
         Tensor::randn(0f32, 1.0, (k, n), &dev),
     ) {
@@ -90,20 +110,32 @@ fn gemm_gflops(m: usize, k: usize, n: usize) -> f64 {
     let w: Vec<f32> = (0..n * k)
         .map(|i| ((i % 89) as f32 - 44.0) / 89.0)
         .collect();
-    let ours = if n.is_multiple_of(NR) {
+    let mut y = vec![0f32; m * n];
+    let (fp32, int8) = if n.is_multiple_of(NR) {
         let packed = PackedLinear::pack(&w, None, n, k);
-        let mut y = vec![0f32; m * n];
-        timed(flops, || {
+        let fp32 = timed(flops, || {
             packed.forward(&x, m, &mut y, Accumulate::Overwrite, None);
             true
-        })
+        });
+        let quantised = QuantLinear::pack(&w, None, n, k);
+        let int8 = timed(flops, || {
+            quantised.forward(&x, m, &mut y, Accumulate::Overwrite, None);
+            true
+        });
+        (fp32, int8)
     } else {
-        0.0
+        (0.0, 0.0)
     };
-    candle.max(ours)
+    GemmRates {
+        shape: [m, k, n],
+        gemm_crate_gflops: gemm_crate,
+        calltone_fp32_gflops: fp32,
+        calltone_int8_gops: int8,
+    }
 }
 
-pub fn machine(c: &EncoderConfig, cores: usize) -> Machine {
+/// This machine, with the GEMM ceiling for the encoder's `format`.
+pub fn machine(c: &EncoderConfig, cores: usize, format: LayerFormat) -> Machine {
     let info = cpuinfo();
     let flags = info
         .lines()
@@ -121,6 +153,7 @@ pub fn machine(c: &EncoderConfig, cores: usize) -> Machine {
         ("sse/other", 8.0)
     };
     let ghz = max_ghz(&info);
+    let gemm = gemm_rates(512, c.hidden_size, c.intermediate_size);
     Machine {
         cores,
         model_name: info
@@ -132,7 +165,11 @@ pub fn machine(c: &EncoderConfig, cores: usize) -> Machine {
         ghz,
         flop_per_cycle,
         estimated_gflops: ghz.map(|g| cores as f64 * flop_per_cycle * g),
-        measured_gemm_gflops: gemm_gflops(512, c.hidden_size, c.intermediate_size),
+        measured_gemm_gflops: match format {
+            LayerFormat::Fp32 => gemm.gemm_crate_gflops.max(gemm.calltone_fp32_gflops),
+            LayerFormat::Int8 => gemm.calltone_int8_gops,
+        },
+        gemm,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod head;
 pub mod linear;
 pub mod polarity;
 pub mod precision;
+pub mod precision_record;
 pub mod sentiment;
 pub mod setup;
 pub mod source;

@@ -7,7 +7,9 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Precision {
-    /// The best for the device: fp32 kernels on the CPU, bf16 on CUDA, f16 on Metal.
+    /// The best for the device: on the CPU int8 where the CPU has VNNI and the model's
+    /// dev metrics in int8 were measured within half a point of fp32, else fp32; bf16 on
+    /// CUDA, f16 on Metal.
     #[default]
     Auto,
     /// fp32: calltone's CPU kernels (ragged batches, packed weights, fused bias), or
@@ -26,8 +28,10 @@ pub enum Precision {
 }
 
 impl Precision {
-    /// What `auto` means on a device: the fastest choice measured (CPU) or
-    /// expected (GPU tensor cores run bf16/f16, not fp32, at full rate).
+    /// What `auto` means on a device before the model is read: fp32 on
+    /// the CPU (the model's measured record may then choose int8:
+    /// `precision_record::choose_on_cpu`), bf16 / f16 on GPUs (tensor cores
+    /// run them, not fp32, at full rate).
     pub fn resolve(self, device: &candle_core::Device) -> Precision {
         match (self, device) {
             (Precision::Auto, candle_core::Device::Cuda(_)) => Precision::Bf16,

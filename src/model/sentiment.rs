@@ -54,6 +54,9 @@ pub struct SentimentModel {
     /// The longest input the model takes, special tokens included.
     pub max_tokens: usize,
     pub device: Device,
+    /// The calltone head directory the model came from, if it is ours
+    /// (where `precisions.json` lives).
+    pub head_dir: Option<std::path::PathBuf>,
     /// calltone's own CPU kernels, when chosen (see [`Precision`]).
     fast: Option<(FastEncoder, FastHead)>,
     precision: Precision,
@@ -96,6 +99,7 @@ impl SentimentModel {
             polarity_of,
             max_tokens,
             device: device.clone(),
+            head_dir: files.head.clone(),
             fast: None,
             precision: Precision::Reference,
         })
@@ -148,6 +152,11 @@ impl SentimentModel {
             Precision::Reference => "candle's reference encoder, fp32".into(),
             p => format!("{p} on {:?}", self.encoder.device().location()),
         }
+    }
+
+    /// The dense layers' format when calltone's CPU kernels run the encoder.
+    pub fn layer_format(&self) -> Option<crate::model::fast::LayerFormat> {
+        self.fast.as_ref().map(|(encoder, _)| encoder.format())
     }
 
     pub fn precision(&self) -> Precision {
