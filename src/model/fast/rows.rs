@@ -77,7 +77,7 @@ pub fn sum(v: &[f32]) -> f32 {
 /// whose per-path copies cannot use `mul_add` (in the baseline copy it would
 /// be a slow libm call).
 #[inline(always)]
-fn fmadd(a: f32, b: f32, c: f32) -> f32 {
+pub(super) fn fmadd(a: f32, b: f32, c: f32) -> f32 {
     #[cfg(target_feature = "fma")]
     {
         a.mul_add(b, c)
