@@ -346,7 +346,7 @@ fn devices_and_precisions_this_build_cannot_run_are_refused_clearly() {
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("--features cuda"));
     }
-    let out = run(&["--precision", "bf16", "--device", "cpu"]);
+    let out = run(&["--precision", "f16", "--device", "cpu"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a GPU"));
     let out = run(&["--device", "quantum"]);

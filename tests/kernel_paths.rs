@@ -54,57 +54,63 @@ fn every_path_this_cpu_runs_scores_the_examples_as_the_reference() {
     assert!(ran.contains(&KernelPath::Portable));
 }
 
-/// int8 changes the numbers a little (measured on the dev set in
+/// int8 and bf16 change the numbers a little (their dev metrics are in
 /// docs/speed.md), so the bound here is the one the bar implies for
 /// single turns: every probability within 0.05 of the fp32 reference, the
 /// same label wherever the reference's top two classes are 0.1 or more
-/// apart; and every int8 kernel this CPU runs (VNNI or plain, chosen by
-/// the path) gives the same answers within 1e-4.
+/// apart; and on every path this CPU runs (hardware kernel or plain loops,
+/// chosen by the path) the same answers within 1e-4 for int8 (the kernels
+/// compute the same integers) and 0.01 for bf16: `vdpbf16ps` accumulates
+/// the pair products its own way (measured on the examples: 0.0025 apart
+/// from the plain loops, each 0.005 from fp32; each kernel is within bf16's
+/// rounding bound of f64 sums in `gemm_bf16`'s test).
 #[test]
-fn int8_on_every_path_stays_close_to_the_reference() {
+fn int8_and_bf16_on_every_path_stay_close_to_the_reference() {
     let reference = turns(&["--precision", "reference"]);
-    let mut first: Option<(KernelPath, Vec<Value>)> = None;
-    for path in KernelPath::ALL {
-        if !path.supported() {
-            println!("int8 on {path}: skipped, this CPU has no {path}");
-            continue;
-        }
-        let got = turns(&["--kernel", path.name(), "--precision", "int8"]);
-        assert_eq!(got.len(), reference.len(), "{path}");
-        for (want, got) in reference.iter().zip(&got) {
-            let probs =
-                |r: &Value| ["negative", "neutral", "positive"].map(|f| r[f].as_f64().unwrap());
-            let (p, q) = (probs(want), probs(got));
-            for (a, b) in p.iter().zip(&q) {
-                assert!(
-                    (a - b).abs() < 0.05,
-                    "int8 on {path}: {p:?} vs {q:?}: {}",
-                    want["text"]
-                );
+    for (format, agree) in [("int8", 1e-4), ("bf16", 0.01)] {
+        let mut first: Option<(KernelPath, Vec<Value>)> = None;
+        for path in KernelPath::ALL {
+            if !path.supported() {
+                println!("{format} on {path}: skipped, this CPU has no {path}");
+                continue;
             }
-            let mut sorted = p;
-            sorted.sort_by(f64::total_cmp);
-            if sorted[2] - sorted[1] >= 0.1 {
-                assert_eq!(
-                    want["label"], got["label"],
-                    "int8 on {path}: {}",
-                    want["text"]
-                );
+            let got = turns(&["--kernel", path.name(), "--precision", format]);
+            assert_eq!(got.len(), reference.len(), "{format} {path}");
+            for (want, got) in reference.iter().zip(&got) {
+                let probs =
+                    |r: &Value| ["negative", "neutral", "positive"].map(|f| r[f].as_f64().unwrap());
+                let (p, q) = (probs(want), probs(got));
+                for (a, b) in p.iter().zip(&q) {
+                    assert!(
+                        (a - b).abs() < 0.05,
+                        "{format} on {path}: {p:?} vs {q:?}: {}",
+                        want["text"]
+                    );
+                }
+                let mut sorted = p;
+                sorted.sort_by(f64::total_cmp);
+                if sorted[2] - sorted[1] >= 0.1 {
+                    assert_eq!(
+                        want["label"], got["label"],
+                        "{format} on {path}: {}",
+                        want["text"]
+                    );
+                }
             }
-        }
-        let count = got.len();
-        match &first {
-            None => first = Some((path, got)),
-            Some((other, earlier)) => {
-                for (a, b) in earlier.iter().zip(&got) {
-                    for field in ["negative", "neutral", "positive", "intensity"] {
-                        let (x, y) = (a[field].as_f64().unwrap(), b[field].as_f64().unwrap());
-                        assert!((x - y).abs() < 1e-4, "int8 {other} vs {path}: {field}");
+            let count = got.len();
+            match &first {
+                None => first = Some((path, got)),
+                Some((other, earlier)) => {
+                    for (a, b) in earlier.iter().zip(&got) {
+                        for field in ["negative", "neutral", "positive", "intensity"] {
+                            let (x, y) = (a[field].as_f64().unwrap(), b[field].as_f64().unwrap());
+                            assert!((x - y).abs() < agree, "{format} {other} vs {path}: {field}");
+                        }
                     }
                 }
             }
+            println!("{format} on {path}: {count} turns close to the reference");
         }
-        println!("int8 on {path}: {count} turns close to the reference");
     }
 }
 
@@ -146,22 +152,22 @@ fn engine_of(extra: &[&str], head_dir: Option<&std::path::Path>) -> String {
 
 /// `--precision auto` on the CPU runs what the model's measured record and
 /// this CPU allow (`choose_on_cpu`): with the shipped record, int8 where
-/// the CPU has VNNI; with a record in which int8 measured two points lower,
-/// fp32; with no record, fp32.
+/// the CPU has VNNI; with a record in which int8 and bf16 measured two
+/// points lower, fp32; with no record, fp32.
 #[test]
 fn auto_precision_follows_the_models_measured_record() {
-    use calltone::model::fast::cpu::Int8Kernel;
-    use calltone::model::precision_record::{choose_on_cpu, PrecisionRecord, FILE};
+    use calltone::model::precision_record::{choose_on_cpu, CpuKernels, PrecisionRecord, FILE};
     use calltone::model::Precision;
 
     let shipped = std::path::Path::new("models/calltone-sentiment");
     let record = PrecisionRecord::read(shipped).unwrap();
     assert!(record.is_some(), "the default model ships {FILE}");
-    let int8 = Int8Kernel::for_path(KernelPath::best());
-    let (want, why) = choose_on_cpu(record.as_ref(), int8);
+    let kernels = CpuKernels::active();
+    let (want, why) = choose_on_cpu(record.as_ref(), kernels);
     let said = engine_of(&[], None);
     let expect = match want {
-        Precision::Int8 => format!("int8 ({int8})"),
+        Precision::Int8 => format!("int8 ({})", kernels.int8),
+        Precision::Bf16 => format!("bf16 ({})", kernels.bf16),
         _ => "fp32 on the".into(),
     };
     assert!(
@@ -178,8 +184,10 @@ fn auto_precision_follows_the_models_measured_record() {
     assert!(said.contains("fp32 on the"), "no record: {said}");
 
     let mut worse = record.unwrap();
-    let int8_entry = worse.measured.get_mut("int8").expect("int8 measured");
-    int8_entry.strong_negative_auc -= 0.02;
+    for entry in ["int8", "bf16"] {
+        let measured = worse.measured.get_mut(entry).expect("measured");
+        measured.strong_negative_auc -= 0.02;
+    }
     std::fs::write(
         copy.path().join(FILE),
         serde_json::to_string(&worse).unwrap(),
@@ -188,6 +196,6 @@ fn auto_precision_follows_the_models_measured_record() {
     let said = engine_of(&[], Some(copy.path()));
     assert!(
         said.contains("fp32 on the"),
-        "int8 two points lower: {said}"
+        "int8 and bf16 two points lower: {said}"
     );
 }

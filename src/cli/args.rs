@@ -113,9 +113,11 @@ pub struct ModelArg {
     #[arg(long, value_name = "PATH|ORG/NAME")]
     pub model: Option<String>,
     /// Number format. auto: on the CPU int8 where the CPU has VNNI and the model's
-    /// `precisions.json` shows int8 within half a point of fp32 on the dev split, else
-    /// fp32; bf16 on CUDA, f16 on Metal. int8: calltone's int8 dense layers (CPU; fast
-    /// with VNNI). reference: candle's fp32 encoder (what the kernels are tested against).
+    /// `precisions.json` shows int8 within half a point of fp32 on the dev split,
+    /// else bf16 by the same rule where the CPU has AVX512-BF16, else fp32; bf16 on CUDA,
+    /// f16 on Metal. int8: calltone's int8 dense layers (CPU; fast with VNNI). bf16 on the
+    /// CPU: calltone's bf16 dense layers (fast with AVX512-BF16). reference: candle's fp32
+    /// encoder (what the kernels are tested against).
     #[arg(long, value_enum, default_value_t = crate::model::Precision::Auto)]
     pub precision: crate::model::Precision,
     /// Where the model runs: auto (a GPU if this build has one and finds one, else the

@@ -161,8 +161,8 @@ fn print(r: &BenchReport) {
     let g = &m.gemm;
     let shape = format!("GEMM {}×{}×{}", g.shape[0], g.shape[1], g.shape[2]);
     println!(
-        "{shape:<22} gemm crate fp32 {:.0} GFLOP/s · calltone fp32 {:.0} · calltone int8 {:.0} G ops/s",
-        g.gemm_crate_gflops, g.calltone_fp32_gflops, g.calltone_int8_gops
+        "{shape:<22} gemm crate fp32 {:.0} GFLOP/s · calltone fp32 {:.0} · bf16 {:.0} · int8 {:.0} G ops/s",
+        g.gemm_crate_gflops, g.calltone_fp32_gflops, g.calltone_bf16_gflops, g.calltone_int8_gops
     );
 }
 

@@ -90,11 +90,17 @@ fn record_precision(model: &SentimentModel, r: &EvalReport) -> anyhow::Result<()
         examples: r.examples,
         engine: model.engine(),
     };
-    PrecisionRecord::record(dir, model.precision(), measured)?;
+    let record = PrecisionRecord::read(dir)?
+        .unwrap_or_default()
+        .with(model.precision(), measured);
+    let path = PrecisionRecord::path(dir);
+    let mut file = crate::report::atomic::AtomicFile::create(&path)?;
+    std::io::Write::write_all(&mut file, record.to_json().as_bytes())?;
+    file.commit()?;
     eprintln!(
         "calltone: recorded {} in {}",
         model.precision(),
-        dir.join(crate::model::precision_record::FILE).display()
+        path.display()
     );
     Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::cli::args::ModelArg;
 use crate::model::device;
 use crate::model::fast::{cpu, FastEncoder};
-use crate::model::precision_record::{choose_on_cpu, PrecisionRecord};
+use crate::model::precision_record::{choose_on_cpu, CpuKernels, PrecisionRecord};
 use crate::model::{ModelSource, Precision, SentimentModel};
 
 /// `--model`, `--device` and `--precision` → a ready model. `auto`
@@ -22,10 +22,10 @@ pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
         eprintln!("calltone: {n}");
     }
     let mut precision = arg.precision.resolve(&device);
-    if device.is_cpu() && matches!(precision, Precision::Bf16 | Precision::F16) {
+    if device.is_cpu() && precision == Precision::F16 {
         anyhow::bail!(
-            "--precision {precision} needs a GPU: on this CPU it would run slower than fp32 \
-             (candle widens bf16/f16 to f32 for every matmul); use fp32"
+            "--precision f16 needs a GPU: on this CPU it would run slower than fp32 \
+             (candle widens f16 to f32 for every matmul); use fp32, bf16 or int8"
         );
     }
     if !device.is_cpu() && precision == Precision::Int8 {
@@ -33,16 +33,26 @@ pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
             "--precision int8 runs on the CPU (calltone's VNNI kernels); on a GPU use bf16 or fp32"
         );
     }
-    let mut model = SentimentModel::load(&source, precision.dtype(), &device)?;
+    // On the CPU every precision loads fp32 weights: calltone's kernels
+    // round or quantise them as they pack them.
+    let dtype = if device.is_cpu() {
+        candle_core::DType::F32
+    } else {
+        precision.dtype()
+    };
+    let mut model = SentimentModel::load(&source, dtype, &device)?;
     if arg.precision == Precision::Auto && device.is_cpu() {
         let record = match &model.head_dir {
             Some(dir) => PrecisionRecord::read(dir)?,
             None => None,
         };
-        let int8 = cpu::Int8Kernel::for_path(cpu::active());
-        precision = choose_on_cpu(record.as_ref(), int8).0;
+        precision = choose_on_cpu(record.as_ref(), CpuKernels::active()).0;
     }
-    if matches!(precision, Precision::Fp32 | Precision::Int8) && device.is_cpu() {
+    if matches!(
+        precision,
+        Precision::Fp32 | Precision::Int8 | Precision::Bf16
+    ) && device.is_cpu()
+    {
         if let Some(why) = FastEncoder::unsupported(&model.encoder) {
             eprintln!(
                 "calltone: calltone's kernels cannot run {} ({why}); using the reference encoder",

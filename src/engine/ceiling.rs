@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::model::config::EncoderConfig;
 use crate::model::fast::gemm::{Accumulate, PackedLinear, NR};
+use crate::model::fast::gemm_bf16::Bf16Linear;
 use crate::model::fast::gemm_int8::QuantLinear;
 use crate::model::fast::LayerFormat;
 
@@ -56,6 +57,8 @@ pub struct GemmRates {
     pub calltone_fp32_gflops: f64,
     /// calltone's int8 kernel on the active path (2 operations per multiply-add).
     pub calltone_int8_gops: f64,
+    /// calltone's bf16 kernel on the active path.
+    pub calltone_bf16_gflops: f64,
 }
 
 fn cpuinfo() -> String {
@@ -111,7 +114,7 @@ fn gemm_rates(m: usize, k: usize, n: usize) -> GemmRates {
         .map(|i| ((i % 89) as f32 - 44.0) / 89.0)
         .collect();
     let mut y = vec![0f32; m * n];
-    let (fp32, int8) = if n.is_multiple_of(NR) {
+    let (fp32, int8, bf16) = if n.is_multiple_of(NR) {
         let packed = PackedLinear::pack(&w, None, n, k);
         let fp32 = timed(flops, || {
             packed.forward(&x, m, &mut y, Accumulate::Overwrite, None);
@@ -122,15 +125,21 @@ fn gemm_rates(m: usize, k: usize, n: usize) -> GemmRates {
             quantised.forward(&x, m, &mut y, Accumulate::Overwrite, None);
             true
         });
-        (fp32, int8)
+        let rounded = Bf16Linear::pack(&w, None, n, k);
+        let bf16 = timed(flops, || {
+            rounded.forward(&x, m, &mut y, Accumulate::Overwrite, None);
+            true
+        });
+        (fp32, int8, bf16)
     } else {
-        (0.0, 0.0)
+        (0.0, 0.0, 0.0)
     };
     GemmRates {
         shape: [m, k, n],
         gemm_crate_gflops: gemm_crate,
         calltone_fp32_gflops: fp32,
         calltone_int8_gops: int8,
+        calltone_bf16_gflops: bf16,
     }
 }
 
@@ -168,6 +177,7 @@ pub fn machine(c: &EncoderConfig, cores: usize, format: LayerFormat) -> Machine 
         measured_gemm_gflops: match format {
             LayerFormat::Fp32 => gemm.gemm_crate_gflops.max(gemm.calltone_fp32_gflops),
             LayerFormat::Int8 => gemm.calltone_int8_gops,
+            LayerFormat::Bf16 => gemm.calltone_bf16_gflops,
         },
         gemm,
     }

@@ -18,8 +18,8 @@ pub enum Precision {
     /// int8 dense layers on the CPU (weights per output channel, inputs per row; fast
     /// where the CPU has VNNI), the rest fp32. CPU only.
     Int8,
-    /// bf16 weights and activations (GPU only: on CPUs without bf16 units candle widens
-    /// bf16 to f32 and runs slower than fp32).
+    /// bf16 weights and activations: on a GPU candle's; on the CPU calltone's bf16 dense
+    /// layers (fast with AVX512-BF16), the rest fp32.
     Bf16,
     /// f16 weights and activations (GPU only).
     F16,

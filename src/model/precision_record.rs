@@ -6,8 +6,9 @@
 //! only when `calltone eval --dev --precision P --record` measured it for
 //! this model within [`TOLERANCE`] of fp32 on binary accuracy and on the
 //! strong-negative AUC. Among the eligible ones it takes the fastest this
-//! CPU runs well: int8 where the CPU has VNNI (measured about twice fp32's
-//! speed, docs/speed.md), else fp32. A model without a record runs fp32.
+//! CPU runs in hardware: int8 where the CPU has VNNI (about twice fp32's
+//! speed, docs/speed.md), then bf16 where it has AVX512-BF16 (about 1.5×),
+//! else fp32. A model without a record runs fp32.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::fast::cpu::Int8Kernel;
+use super::fast::gemm_bf16::Bf16Kernel;
 use super::precision::Precision;
 use super::ModelError;
 
@@ -81,23 +83,22 @@ impl PrecisionRecord {
         Ok(Some(record))
     }
 
-    /// Adds (or replaces) `precision`'s entry and writes the file
-    /// atomically (a temporary file renamed over it).
-    pub fn record(
-        head_dir: &Path,
-        precision: Precision,
-        measured: Measured,
-    ) -> Result<(), ModelError> {
-        let mut record = Self::read(head_dir)?.unwrap_or_default();
-        record.measured.insert(precision.to_string(), measured);
-        let path = path_in(head_dir);
-        let mut text = serde_json::to_string_pretty(&record).expect("a record serialises");
+    /// The record with `precision`'s entry added (or replaced).
+    pub fn with(mut self, precision: Precision, measured: Measured) -> Self {
+        self.measured.insert(precision.to_string(), measured);
+        self
+    }
+
+    /// The file's text (pretty JSON, a final newline).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a record serialises");
         text.push('\n');
-        let io = |e: std::io::Error| ModelError::io(&path, e);
-        let mut file = tempfile::NamedTempFile::new_in(head_dir).map_err(io)?;
-        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
-        file.persist(&path).map_err(|e| io(e.error))?;
-        Ok(())
+        text
+    }
+
+    /// Where the record of the head in `head_dir` lives.
+    pub fn path(head_dir: &Path) -> PathBuf {
+        path_in(head_dir)
     }
 
     /// Whether `precision` measured within [`TOLERANCE`] of fp32 on both
@@ -142,31 +143,66 @@ impl PrecisionRecord {
     }
 }
 
+/// The CPU's kernels for the formats `auto` may choose.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuKernels {
+    pub int8: Int8Kernel,
+    pub bf16: Bf16Kernel,
+}
+
+impl CpuKernels {
+    /// The kernels of the process's path.
+    pub fn active() -> Self {
+        let path = super::fast::cpu::active();
+        Self {
+            int8: Int8Kernel::for_path(path),
+            bf16: Bf16Kernel::for_path(path),
+        }
+    }
+}
+
 /// What `auto` runs on the CPU, and why, given the model's record and this
-/// CPU's int8 kernel.
-pub fn choose_on_cpu(record: Option<&PrecisionRecord>, int8: Int8Kernel) -> (Precision, String) {
+/// CPU's kernels: the fastest format (int8 on VNNI, then bf16 on
+/// AVX512-BF16, measured in that order of speed in docs/speed.md) that the
+/// CPU runs in hardware and that measured within [`TOLERANCE`] of fp32;
+/// else fp32.
+pub fn choose_on_cpu(record: Option<&PrecisionRecord>, kernels: CpuKernels) -> (Precision, String) {
     let Some(record) = record else {
         return (
             Precision::Fp32,
             "no precision was measured for this model".into(),
         );
     };
-    if !int8.is_vnni() {
-        return (
-            Precision::Fp32,
-            "this CPU has no VNNI: int8 would be slower than fp32".into(),
-        );
-    }
-    match record.keeps_the_answers(Precision::Int8) {
-        Ok(()) => (
+    let candidates = [
+        (
             Precision::Int8,
-            format!(
-                "int8 measured within {} points of fp32 on the dev split",
-                TOLERANCE * 100.0
-            ),
+            kernels.int8.is_vnni(),
+            "this CPU has no VNNI",
         ),
-        Err(why) => (Precision::Fp32, why),
+        (
+            Precision::Bf16,
+            kernels.bf16 == Bf16Kernel::Avx512Bf16,
+            "this CPU has no AVX512-BF16",
+        ),
+    ];
+    let mut why_not = Vec::new();
+    for (precision, in_hardware, missing) in candidates {
+        if !in_hardware {
+            why_not.push(format!("{precision}: {missing}"));
+            continue;
+        }
+        match record.keeps_the_answers(precision) {
+            Ok(()) => {
+                let why = format!(
+                    "{precision} measured within {} points of fp32 on the dev split",
+                    TOLERANCE * 100.0
+                );
+                return (precision, why);
+            }
+            Err(why) => why_not.push(why),
+        }
     }
+    (Precision::Fp32, why_not.join("; "))
 }
 
 #[cfg(test)]
@@ -190,21 +226,32 @@ mod tests {
         r
     }
 
+    const VNNI: CpuKernels = CpuKernels {
+        int8: Int8Kernel::Vnni512,
+        bf16: Bf16Kernel::Avx512Bf16,
+    };
+    const AVX_VNNI: CpuKernels = CpuKernels {
+        int8: Int8Kernel::AvxVnni,
+        bf16: Bf16Kernel::Portable,
+    };
+    const NEITHER: CpuKernels = CpuKernels {
+        int8: Int8Kernel::Portable,
+        bf16: Bf16Kernel::Portable,
+    };
+    const BF16_ONLY: CpuKernels = CpuKernels {
+        int8: Int8Kernel::Portable,
+        bf16: Bf16Kernel::Avx512Bf16,
+    };
+
     #[test]
     fn auto_takes_int8_only_when_measured_close_and_the_cpu_has_vnni() {
         let close = record(&[
             ("fp32", measured(0.9222, 0.9384)),
             ("int8", measured(0.9209, 0.9382)),
         ]);
-        assert_eq!(
-            choose_on_cpu(Some(&close), Int8Kernel::Vnni512).0,
-            Precision::Int8
-        );
-        assert_eq!(
-            choose_on_cpu(Some(&close), Int8Kernel::AvxVnni).0,
-            Precision::Int8
-        );
-        let (p, why) = choose_on_cpu(Some(&close), Int8Kernel::Portable);
+        assert_eq!(choose_on_cpu(Some(&close), VNNI).0, Precision::Int8);
+        assert_eq!(choose_on_cpu(Some(&close), AVX_VNNI).0, Precision::Int8);
+        let (p, why) = choose_on_cpu(Some(&close), NEITHER);
         assert_eq!(p, Precision::Fp32);
         assert!(why.contains("no VNNI"), "{why}");
 
@@ -212,7 +259,7 @@ mod tests {
             ("fp32", measured(0.9222, 0.9384)),
             ("int8", measured(0.9220, 0.9300)),
         ]);
-        let (p, why) = choose_on_cpu(Some(&worse_auc), Int8Kernel::Vnni512);
+        let (p, why) = choose_on_cpu(Some(&worse_auc), VNNI);
         assert_eq!(p, Precision::Fp32);
         assert!(why.contains("strong-negative AUC measured 0.9300"), "{why}");
 
@@ -221,39 +268,47 @@ mod tests {
             ("fp32", measured(0.9250, 0.9400)),
             ("int8", measured(0.9200, 0.9400)),
         ]);
-        assert_eq!(
-            choose_on_cpu(Some(&edge), Int8Kernel::Vnni512).0,
-            Precision::Int8
-        );
+        assert_eq!(choose_on_cpu(Some(&edge), VNNI).0, Precision::Int8);
         let past = record(&[
             ("fp32", measured(0.9250, 0.9400)),
             ("int8", measured(0.9190, 0.9400)),
         ]);
-        assert_eq!(
-            choose_on_cpu(Some(&past), Int8Kernel::Vnni512).0,
-            Precision::Fp32
-        );
+        assert_eq!(choose_on_cpu(Some(&past), VNNI).0, Precision::Fp32);
 
         let unmeasured = record(&[("fp32", measured(0.9222, 0.9384))]);
-        let (p, why) = choose_on_cpu(Some(&unmeasured), Int8Kernel::Vnni512);
+        let (p, why) = choose_on_cpu(Some(&unmeasured), VNNI);
         assert_eq!(p, Precision::Fp32);
         assert!(why.contains("int8 was not measured"), "{why}");
-        assert_eq!(choose_on_cpu(None, Int8Kernel::Vnni512).0, Precision::Fp32);
+        assert_eq!(choose_on_cpu(None, VNNI).0, Precision::Fp32);
+
+        // bf16 is next: taken where int8 fails or the CPU has no VNNI.
+        let both = record(&[
+            ("fp32", measured(0.9222, 0.9384)),
+            ("int8", measured(0.9100, 0.9384)),
+            ("bf16", measured(0.9220, 0.9383)),
+        ]);
+        assert_eq!(choose_on_cpu(Some(&both), VNNI).0, Precision::Bf16);
+        assert_eq!(choose_on_cpu(Some(&both), BF16_ONLY).0, Precision::Bf16);
+        let (p, why) = choose_on_cpu(Some(&both), AVX_VNNI);
+        assert_eq!(p, Precision::Fp32);
+        assert!(
+            why.contains("int8's binary accuracy") && why.contains("no AVX512-BF16"),
+            "{why}"
+        );
 
         let mut other_set = close.clone();
         other_set.measured.get_mut("int8").unwrap().examples = 100;
-        assert_eq!(
-            choose_on_cpu(Some(&other_set), Int8Kernel::Vnni512).0,
-            Precision::Fp32
-        );
+        assert_eq!(choose_on_cpu(Some(&other_set), VNNI).0, Precision::Fp32);
     }
 
     #[test]
-    fn a_record_round_trips_and_a_second_entry_keeps_the_first() {
+    fn a_record_round_trips_and_a_foreign_format_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(PrecisionRecord::read(dir.path()).unwrap(), None);
-        PrecisionRecord::record(dir.path(), Precision::Fp32, measured(0.9, 0.8)).unwrap();
-        PrecisionRecord::record(dir.path(), Precision::Int8, measured(0.89, 0.8)).unwrap();
+        let record = PrecisionRecord::default()
+            .with(Precision::Fp32, measured(0.9, 0.8))
+            .with(Precision::Int8, measured(0.89, 0.8));
+        std::fs::write(PrecisionRecord::path(dir.path()), record.to_json()).unwrap();
         let back = PrecisionRecord::read(dir.path()).unwrap().unwrap();
         assert_eq!(back.measured.len(), 2);
         assert_eq!(back.measured["fp32"].binary_accuracy, 0.9);

@@ -114,6 +114,7 @@ impl SentimentModel {
         let format = match precision {
             Precision::Fp32 => Some(LayerFormat::Fp32),
             Precision::Int8 => Some(LayerFormat::Int8),
+            Precision::Bf16 if self.device.is_cpu() => Some(LayerFormat::Bf16),
             _ => None,
         };
         self.fast = match (format, &self.device) {
@@ -148,6 +149,10 @@ impl SentimentModel {
             Precision::Int8 if self.fast.is_some() => format!(
                 "int8 ({}) on the {path} CPU path",
                 crate::model::fast::cpu::Int8Kernel::for_path(path)
+            ),
+            Precision::Bf16 if self.fast.is_some() => format!(
+                "bf16 ({}) on the {path} CPU path",
+                crate::model::fast::gemm_bf16::Bf16Kernel::for_path(path)
             ),
             Precision::Reference => "candle's reference encoder, fp32".into(),
             p => format!("{p} on {:?}", self.encoder.device().location()),

@@ -83,7 +83,14 @@ fn one_sequence(
 /// registers and stored once: adding into `out` per key made every key wait
 /// on the previous key's store.
 #[inline(always)]
-fn weighted_values(probs: &[f32], inv: f32, seq: &[f32], stride: usize, v0: usize, out: &mut [f32]) {
+fn weighted_values(
+    probs: &[f32],
+    inv: f32,
+    seq: &[f32],
+    stride: usize,
+    v0: usize,
+    out: &mut [f32],
+) {
     if !out.len().is_multiple_of(LANES) {
         out.fill(0.0);
         for (&p, value) in probs.iter().zip(seq.chunks_exact(stride)) {
@@ -184,7 +191,10 @@ mod tests {
                 .fold(0f64, f64::max);
             // Values are O(2); fp32 dot products of up to 64 terms and a
             // softmax: 2e-5.
-            assert!(worst < 2e-5, "seed {seed}, hidden {hidden}, heads {heads}: max error {worst}");
+            assert!(
+                worst < 2e-5,
+                "seed {seed}, hidden {hidden}, heads {heads}: max error {worst}"
+            );
         }
     }
 }

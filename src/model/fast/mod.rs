@@ -15,6 +15,9 @@ pub mod gemm;
 mod gemm_avx2;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx512;
+pub mod gemm_bf16;
+#[cfg(target_arch = "x86_64")]
+mod gemm_bf16_avx512;
 pub mod gemm_int8;
 #[cfg(target_arch = "x86_64")]
 mod gemm_vnni;
