@@ -17,6 +17,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if args.moments {
         return super::eval_moments_cmd::run(args);
     }
+    if args.record {
+        check_record_target(args.model.model.as_deref())?;
+    }
     // clap requires --data unless --dev is given: without a file, the dev split.
     let (examples, sources) = match &args.data {
         Some(p) => (read_labelled(p)?, Vec::new()),
@@ -74,6 +77,23 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `--record`: this precision's dev measures into the model's record.
+/// `--record` writes beside a head the user can rebuild from: not into
+/// the cache copy of the head built into the binary. Checked before the
+/// minutes of scoring.
+fn check_record_target(model_arg: Option<&str>) -> anyhow::Result<()> {
+    let default = matches!(
+        crate::model::ModelSource::parse(model_arg)?,
+        crate::model::ModelSource::Default
+    );
+    if default && std::env::var_os("CALLTONE_HEAD_DIR").is_none() {
+        anyhow::bail!(
+            "--record: the default head is built into the binary; record into its source \
+             directory instead: --model models/calltone-sentiment (then rebuild)"
+        );
+    }
+    Ok(())
+}
+
 fn record_precision(model: &SentimentModel, r: &EvalReport) -> anyhow::Result<()> {
     let Some(dir) = &model.head_dir else {
         anyhow::bail!(

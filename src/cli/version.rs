@@ -1,9 +1,11 @@
-//! `calltone --version`: the version, the build's features, and the CPU
-//! kernel paths this machine runs (the one in use first).
+//! `calltone --version`: the version, the build's features, the CPU
+//! kernel paths this machine runs (and the one in use), and the default
+//! model with its hashes.
 
 use std::sync::OnceLock;
 
 use crate::model::fast::cpu::{self, KernelPath};
+use crate::model::{embedded_head, setup};
 
 /// Made once, when clap first asks for it.
 pub fn long_version() -> &'static str {
@@ -24,8 +26,11 @@ pub fn long_version() -> &'static str {
                 false => format!("{p} (this CPU lacks it)"),
             })
             .collect();
+        let short = |h: Option<String>| h.map_or_else(|| "?".into(), |h| h[..16].to_string());
         format!(
-            "{}\nbuild: {} {}, features: {}\nCPU kernel paths: {}; in use: {}",
+            "{}\nbuild: {} {}, features: {}\nCPU kernel paths: {}; in use: {}\n\
+             model: calltone-sentiment, built in (head.safetensors sha256 {}…, head {}…); \
+             encoder all-MiniLM-L6-v2 (model.safetensors sha256 {}…, fetched by `calltone setup`)",
             env!("CARGO_PKG_VERSION"),
             std::env::consts::ARCH,
             if cfg!(debug_assertions) {
@@ -40,6 +45,9 @@ pub fn long_version() -> &'static str {
             },
             paths.join(", "),
             cpu::would_use(),
+            short(embedded_head::file_sha256("head.safetensors")),
+            &embedded_head::digest()[..16],
+            &setup::ENCODER_SHA256[..16],
         )
     })
 }

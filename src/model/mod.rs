@@ -5,6 +5,7 @@
 pub mod adapter;
 pub mod config;
 pub mod device;
+pub mod embedded_head;
 pub mod encoder;
 pub mod fast;
 pub mod fast_gelu;

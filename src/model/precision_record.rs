@@ -3,7 +3,7 @@
 //! chooses from it on this CPU.
 //!
 //! `auto` never assumes a format keeps the answers: a precision is eligible
-//! only when `calltone eval --dev --precision P --record` measured it for
+//! only when `calltone eval --dev --model DIR --precision P --record` measured it for
 //! this model within [`TOLERANCE`] of fp32 on binary accuracy and on the
 //! strong-negative AUC. Among the eligible ones it takes the fastest this
 //! CPU runs in hardware: int8 where the CPU has VNNI (about twice fp32's
@@ -51,7 +51,7 @@ impl Default for PrecisionRecord {
     fn default() -> Self {
         Self {
             format: FORMAT.into(),
-            command: "calltone eval --dev --precision P --record".into(),
+            command: "calltone eval --dev --model DIR --precision P --record".into(),
             measured: BTreeMap::new(),
         }
     }

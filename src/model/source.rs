@@ -1,6 +1,7 @@
 //! Where a model's files come from: calltone's default (the fetched encoder
-//! plus the head committed under `models/`), a local directory, or a model id
-//! on the Hugging Face Hub (only when a user names one).
+//! plus the head compiled into the binary from `models/`), a local
+//! directory, or a model id on the Hugging Face Hub (only when a user names
+//! one).
 
 use std::path::{Path, PathBuf};
 
@@ -31,14 +32,14 @@ pub struct ModelFiles {
     pub name: String,
 }
 
-/// The head committed with the source: `$CALLTONE_HEAD_DIR` overrides it.
-pub fn default_head_dir() -> PathBuf {
+/// The default head: `$CALLTONE_HEAD_DIR` if set, else the one compiled
+/// into the binary (written into the cache at first use), so the binary
+/// needs no checkout beside it.
+pub fn default_head_dir() -> Result<PathBuf, ModelError> {
     if let Some(p) = std::env::var_os("CALLTONE_HEAD_DIR").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+        return Ok(PathBuf::from(p));
     }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join("calltone-sentiment")
+    super::embedded_head::installed_dir()
 }
 
 impl ModelSource {
@@ -70,7 +71,7 @@ impl ModelSource {
 
     pub fn files(&self) -> Result<ModelFiles, ModelError> {
         match self {
-            ModelSource::Default => head_dir_files(&default_head_dir(), "calltone-default"),
+            ModelSource::Default => head_dir_files(&default_head_dir()?, "calltone-default"),
             ModelSource::Dir(dir) => {
                 if !dir.is_dir() {
                     return Err(ModelError::BadFile {
