@@ -26,7 +26,7 @@ use super::timing::TurnTiming;
 use super::turn_score::TurnScore;
 
 /// One piece of evidence behind a turn's anger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub turn: usize,
     /// `negative`, `intensity`, `trend`, a lexical cue name, or a timing cue

@@ -13,7 +13,7 @@ use crate::transcript::{Channel, Role, Turn};
 pub const NEGATIVE_AT: f32 = -0.25;
 
 /// One sentiment value on the three scales.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scaled {
     /// −1..1 (`positive − negative`).
     pub score: f32,
@@ -33,7 +33,7 @@ impl Scaled {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NegativeRun {
     pub turns: usize,
     pub start_turn: usize,
@@ -41,7 +41,7 @@ pub struct NegativeRun {
     pub duration_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SpeakerMetrics {
     pub speaker: String,
     pub role: Role,
@@ -66,7 +66,7 @@ pub struct SpeakerMetrics {
     pub interrupted: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interruption {
     pub turn: usize,
     pub by: String,
@@ -74,7 +74,7 @@ pub struct Interruption {
     pub overlap_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallMetrics {
     /// From the first turn's start to the last turn's end.
     pub duration_ms: Option<u64>,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::turn_score::TurnScore;
 use crate::transcript::{Role, Turn};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoleSentiment {
     pub turns: usize,
     /// Mean `score` over the role's scored turns.

@@ -15,7 +15,19 @@ use super::anger::{Evidence, TurnAnger};
 use super::settings::MomentSettings;
 use crate::transcript::{Role, Turn};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Calm,
@@ -58,14 +70,14 @@ impl Severity {
 }
 
 /// What the agent said just before the moment: the likely trigger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Trigger {
     pub turn: usize,
     pub speaker: String,
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Moment {
     pub start_turn: usize,
     pub end_turn: usize,

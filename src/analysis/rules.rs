@@ -212,7 +212,7 @@ pub struct Rules {
 
 /// A category a call fell into, with the turns that matched (phrase and
 /// sentiment conditions; empty for call-level conditions).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CategoryMatch {
     pub name: String,
     pub turns: Vec<usize>,

@@ -44,6 +44,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Measure the pipeline's speed by stage on a corpus (default: 20,000 chit-chat messages).
     Bench(BenchArgs),
+    /// Print the JSON Schema of the output records (turn, call and shard lines), to
+    /// validate score / analyze / merge output against.
+    Schema,
 }
 
 #[derive(Args, Debug)]

@@ -70,5 +70,9 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Stream(a) => stream_cmd::run(a),
         args::Command::Merge(a) => merge_cmd::run(a),
         args::Command::Bench(a) => bench_cmd::run(a),
+        args::Command::Schema => {
+            print!("{}", crate::report::schema::record_schema());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod merge;
 pub mod records;
 pub mod resume;
 pub mod saved;
+pub mod schema;
 pub mod sink;
 pub mod terminal;
 

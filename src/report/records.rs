@@ -22,9 +22,10 @@ pub const SHARD_RECORD: &str = "shard";
 /// merge of a complete set drops these lines (the result equals a
 /// one-machine run); `merge --allow-missing` ends a partial result with one
 /// listing the shards it lacks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ShardRecord {
     #[serde(rename = "type")]
+    #[schemars(extend("const" = "shard"))]
     pub kind: String,
     pub schema: String,
     /// The shards this file holds, `K/N` each (one for a shard's own output).
@@ -62,9 +63,10 @@ impl ShardRecord {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TurnRecord {
     #[serde(rename = "type")]
+    #[schemars(extend("const" = "turn"))]
     pub kind: String,
     pub call_id: String,
     pub turn: usize,
@@ -90,9 +92,10 @@ pub struct TurnRecord {
     pub anger: Option<f32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallRecord {
     #[serde(rename = "type")]
+    #[schemars(extend("const" = "call"))]
     pub kind: String,
     pub schema: String,
     pub call_id: String,

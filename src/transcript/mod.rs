@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use detect::{read_conversations, Format};
 
 /// Who a speaker is in the conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Agent,
@@ -71,7 +71,7 @@ pub struct Turn {
 }
 
 /// Voice calls have durations per turn; chats have message times only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Voice,
