@@ -47,6 +47,10 @@ pub enum Command {
     /// Print the JSON Schema of the output records (turn, call and shard lines), to
     /// validate score / analyze / merge output against.
     Schema,
+    /// Print a shell completion script: `calltone completions bash > ~/.local/share/bash-completion/completions/calltone`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or with --out-dir write one page per command.
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -100,6 +104,20 @@ pub struct MergeArgs {
     /// No summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write calltone.1 and calltone-COMMAND.1 for every command into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,7 @@ pub mod bench_stream;
 pub mod call_output;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
+pub mod help_files;
 pub mod load_model;
 pub mod merge_cmd;
 pub mod output_target;
@@ -74,5 +75,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
             print!("{}", crate::report::schema::record_schema());
             Ok(ExitCode::SUCCESS)
         }
+        args::Command::Completions(a) => help_files::completions(a),
+        args::Command::Man(a) => help_files::man(a),
     }
 }
