@@ -5,6 +5,17 @@
 //! scores) → `report` (writers). `model` says what the engine runs; `train`
 //! and `eval` make and measure the default model.
 
+/// `eprintln!` for calltone's messages to a person: a closed or full
+/// standard error (`calltone … 2>&1 | head -1`) loses the message instead of
+/// panicking, so a run whose output goes elsewhere is not stopped by it.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod analysis;
 pub mod cli;
 pub mod engine;

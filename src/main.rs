@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("calltone: {e:#}");
+            calltone::say!("calltone: {e:#}");
             // A run that stopped part way kept what it had finished: exit 1,
             // as for inputs that failed. Anything else stopped it before it began.
             if e.chain().any(|c| c.is::<cli::Stopped>()) {

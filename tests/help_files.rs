@@ -90,3 +90,23 @@ fn man_pages_cover_every_command_and_its_flags() {
         assert!(score.contains(flag), "calltone-score.1 lacks --{flag}");
     }
 }
+
+/// Messages to a person go to standard error; when it cannot be written
+/// (here `/dev/full`: every write fails), the run goes on and succeeds
+/// (it used to panic in `eprintln!`).
+#[test]
+fn an_unwritable_standard_error_does_not_stop_a_run() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        println!("unwritable standard error: skipped, this machine has no /dev/full");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_calltone"))
+        .args(["man", "--out-dir"])
+        .arg(dir.path())
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(dir.path().join("calltone-score.1").is_file());
+}

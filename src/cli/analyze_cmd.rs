@@ -42,7 +42,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     sink.finish().map_err(&wrote)?;
     target.finish()?;
     if !args.quiet {
-        eprintln!(
+        crate::say!(
             "calltone: analysed {calls} calls, {turns} turns from {} inputs; {} failed",
             inputs,
             failures.len()

@@ -117,7 +117,7 @@ fn record_precision(model: &SentimentModel, r: &EvalReport) -> anyhow::Result<()
     let mut file = crate::report::atomic::AtomicFile::create(&path)?;
     std::io::Write::write_all(&mut file, record.to_json().as_bytes())?;
     file.commit()?;
-    eprintln!(
+    crate::say!(
         "calltone: recorded {} in {}",
         model.precision(),
         path.display()

@@ -46,7 +46,7 @@ fn score_sets(args: &EvalArgs) -> anyhow::Result<ScoredSets> {
 
     let model = crate::cli::load_model::load_model(&args.model)?;
     let scorer = Scorer::new(&model, ScoreOptions::default());
-    eprintln!(
+    crate::say!(
         "calltone: scoring {} conversations ({} turns)",
         convs.len(),
         convs.iter().map(|c| c.turns.len()).sum::<usize>()

@@ -46,7 +46,7 @@ pub fn man(args: ManArgs) -> anyhow::Result<ExitCode> {
         out.write_all(&page(cmd)?)?;
         out.commit()
             .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("{}", path.display());
+        crate::say!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

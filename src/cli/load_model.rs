@@ -19,7 +19,7 @@ pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
     let source = ModelSource::parse(arg.model.as_deref())?;
     let (device, notice) = device::open(arg.device)?;
     if let Some(n) = notice {
-        eprintln!("calltone: {n}");
+        crate::say!("calltone: {n}");
     }
     let mut precision = arg.precision.resolve(&device);
     if device.is_cpu() && precision == Precision::F16 {
@@ -54,7 +54,7 @@ pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
     ) && device.is_cpu()
     {
         if let Some(why) = FastEncoder::unsupported(&model.encoder) {
-            eprintln!(
+            crate::say!(
                 "calltone: calltone's kernels cannot run {} ({why}); using the reference encoder",
                 model.name
             );

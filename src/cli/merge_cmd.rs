@@ -21,24 +21,24 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 Some(p) => format!("{} was not written", p.display()),
                 None => "what standard output got is incomplete".into(),
             };
-            eprintln!("calltone: {refused}; {kept}");
+            crate::say!("calltone: {refused}; {kept}");
             return Ok(ExitCode::from(EXIT_PARTIAL));
         }
     };
     target.finish()?;
     if !merged.missing.is_empty() {
-        eprintln!(
+        crate::say!(
             "calltone: the result is PARTIAL: shards {} are missing (its last line says so)",
             merged.missing.join(", ")
         );
     } else if !merged.checked {
-        eprintln!(
+        crate::say!(
             "calltone: these files carry no shard records (written by `analyze`, an older \
              calltone, or runs without --shard): merged, but no missing shard could be noticed"
         );
     }
     if !args.quiet {
-        eprintln!(
+        crate::say!(
             "calltone: merged {} calls from {} files",
             merged.calls,
             args.paths.len()

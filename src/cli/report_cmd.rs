@@ -68,7 +68,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let failed = emit_reports(&kept, &args.output, &gates, TextTo::Stdout, &model)?;
     for g in &failed {
-        eprintln!("calltone: --fail-on {g}");
+        crate::say!("calltone: --fail-on {g}");
     }
     Ok(ExitCode::from(if !failed.is_empty() {
         EXIT_GATE

@@ -21,7 +21,7 @@ pub fn for_each_saved(
     let filter = PathFilter::new(&[], &[]).map_err(anyhow::Error::msg)?;
     let (inputs, mut failures) = expand_filtered(paths, &filter);
     for f in &failures {
-        eprintln!("calltone: {f}");
+        crate::say!("calltone: {f}");
     }
     let mut first_in: HashMap<String, String> = HashMap::new();
     for input in &inputs {
@@ -39,7 +39,7 @@ pub fn for_each_saved(
                                 call.call_id
                             ),
                         };
-                        eprintln!("calltone: {e}");
+                        crate::say!("calltone: {e}");
                         failures.push(e);
                         continue;
                     }
@@ -49,7 +49,7 @@ pub fn for_each_saved(
                 each(unique)?
             }
             Err(e) => {
-                eprintln!("calltone: {e}");
+                crate::say!("calltone: {e}");
                 failures.push(e);
             }
         }

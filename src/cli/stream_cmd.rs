@@ -70,7 +70,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(InputLine::Failed(e)) => {
                 // Standard input itself broke: close the open calls as at its end.
-                eprintln!("calltone: stdin: cannot read further: {e}");
+                crate::say!("calltone: stdin: cannot read further: {e}");
                 failed_lines += 1;
                 break;
             }
@@ -98,7 +98,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
     }
     emit(&mut out, &open)?;
     if failed_lines > 0 {
-        eprintln!(
+        crate::say!(
             "calltone: stream: {failed_lines} input lines could not be used (each named above)"
         );
         return Ok(ExitCode::from(EXIT_PARTIAL));
@@ -118,7 +118,7 @@ fn emit<T: Serialize>(out: &mut impl Write, events: &[T]) -> std::io::Result<()>
 
 /// An unusable line: its `error` event, and the same on standard error.
 fn emit_error(out: &mut impl Write, error: LineError) -> std::io::Result<()> {
-    eprintln!("calltone: stdin: line {}: {}", error.line, error.reason);
+    crate::say!("calltone: stdin: line {}: {}", error.line, error.reason);
     emit(out, &[error])
 }
 

