@@ -28,12 +28,39 @@ fn score(f: &Fixture, extra: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Every string value in the JSONL records (but the content hash), one per line.
+fn strings_in(jsonl: &str) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push('\n');
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            // Hex digests may hold any four digits by chance.
+            Value::Object(fields) => fields
+                .iter()
+                .filter(|(k, _)| k.as_str() != "content_hash")
+                .for_each(|(_, f)| walk(f, out)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    for line in jsonl.lines() {
+        walk(&serde_json::from_str::<Value>(line).unwrap(), &mut out);
+    }
+    out
+}
+
 #[test]
 fn outputs_are_redacted_unless_asked_and_the_model_saw_the_original() {
     let f = fixture();
     let redacted = String::from_utf8(score(&f, &[])).unwrap();
-    for secret in ["4111", "jo@example.com", "555-123-4567"] {
-        assert!(!redacted.contains(secret), "{secret} leaked:\n{redacted}");
+    // Every string written (texts, quotes, triggers, ids), not the numbers:
+    // a probability such as -34.111412 holds "4111" by chance.
+    let written = strings_in(&redacted);
+    for secret in ["4111", "1111", "jo@example.com", "555-123-4567"] {
+        assert!(!written.contains(secret), "{secret} leaked:\n{redacted}");
     }
     for mask in ["[CARD]", "[EMAIL]", "[PHONE]"] {
         assert!(redacted.contains(mask), "{mask} missing");
@@ -131,7 +158,11 @@ fn analyze_reads_json_documents_and_redacts_unredacted_results() {
         .unwrap();
     assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(!text.contains("4111") && text.contains("[CARD]"));
+    let written = strings_in(&text);
+    assert!(
+        !written.contains("4111") && written.contains("[CARD]"),
+        "{text}"
+    );
     assert_eq!(records(text.as_bytes()).len(), 6);
 }
 
