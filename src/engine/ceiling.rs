@@ -34,7 +34,8 @@ pub struct Machine {
     pub model_name: String,
     pub vector: &'static str,
     pub ghz: Option<f64>,
-    /// fp32 FLOP per cycle per core assumed for the vector unit.
+    /// fp32 FLOP per cycle per core assumed for the vector unit (0: not
+    /// assumed, AVX-512 parts differ).
     pub flop_per_cycle: f64,
     /// cores × FLOP/cycle × clock, when the clock is known.
     pub estimated_gflops: Option<f64>,
@@ -152,8 +153,11 @@ pub fn machine(c: &EncoderConfig, cores: usize, format: LayerFormat) -> Machine 
         .unwrap_or("")
         .to_string();
     let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    // AVX-512 parts differ in FMA units (Zen 4 splits 512-bit work over
+    // 256-bit units; Zen 5 and most Xeons have two 512-bit units), so no
+    // per-cycle figure is assumed there: the measured GEMM ceiling stands.
     let (vector, flop_per_cycle) = if has("avx512f") {
-        ("avx512", 32.0)
+        ("avx512", 0.0)
     } else if has("avx2") && has("fma") {
         ("avx2+fma", 32.0)
     } else if has("avx") {
@@ -173,7 +177,9 @@ pub fn machine(c: &EncoderConfig, cores: usize, format: LayerFormat) -> Machine 
         vector,
         ghz,
         flop_per_cycle,
-        estimated_gflops: ghz.map(|g| cores as f64 * flop_per_cycle * g),
+        estimated_gflops: ghz
+            .filter(|_| flop_per_cycle > 0.0)
+            .map(|g| cores as f64 * flop_per_cycle * g),
         measured_gemm_gflops: match format {
             LayerFormat::Fp32 => gemm.gemm_crate_gflops.max(gemm.calltone_fp32_gflops),
             LayerFormat::Int8 => gemm.calltone_int8_gops,
