@@ -129,27 +129,12 @@ impl PackedLinear {
         if m == 0 {
             return;
         }
-        let plan = TaskPlan::new(m, self.n / self.nr, rayon::current_num_threads());
-        let out = SharedOut(y.as_mut_ptr());
-        (0..plan.tasks()).into_par_iter().for_each(|task| {
-            let (rows, cols) = plan.task(task);
-            // SAFETY: `plan.task` gives every task a non-empty block of rows
-            // `< m` and panels `< n / nr` (see `TaskPlan`), and no two tasks
-            // the same (row, panel) pair, so the tasks write disjoint parts of
-            // `y`, which holds `m · n` floats (asserted above) and outlives the
-            // parallel loop. `x` holds `m · k` floats, the packed panels
-            // `n · k`: `block` reads inside both.
-            unsafe {
-                let y = out.ptr();
-                self.block(self.path, x, rows.clone(), cols.clone(), y, mode);
-                if let Some(then) = then {
-                    for r in rows {
-                        // In bounds: r < m, and cols.end·nr ≤ n.
-                        let start = y.add(r * self.n + cols.start * self.nr);
-                        then(std::slice::from_raw_parts_mut(start, cols.len() * self.nr));
-                    }
-                }
-            }
+        for_each_block(m, self.n / self.nr, self.nr, y, then, |rows, panels, y| {
+            // SAFETY: `for_each_block` hands each call its own non-empty
+            // block of rows `< m` and panels `< n / nr` of `y` (`m · n`
+            // floats); `x` holds `m · k` floats (asserted above), the packed
+            // panels `n · k`: `block` reads inside both.
+            unsafe { self.block(self.path, x, rows, panels, y, mode) }
         });
     }
 
@@ -218,7 +203,7 @@ impl PackedLinear {
 
 /// A raw output pointer the tasks share; each writes only its own block.
 #[derive(Clone, Copy)]
-pub(super) struct SharedOut<T>(pub(super) *mut T);
+struct SharedOut<T>(*mut T);
 // SAFETY: the pointer is only dereferenced inside `forward`'s parallel loop,
 // where each task writes a block of the output no other task touches, and
 // the output outlives the loop.
@@ -228,9 +213,63 @@ unsafe impl<T> Sync for SharedOut<T> {}
 
 impl<T> SharedOut<T> {
     /// A method, not field access, so closures capture the whole wrapper.
-    pub(super) fn ptr(self) -> *mut T {
+    fn ptr(self) -> *mut T {
         self.0
     }
+}
+
+/// Calls a micro-kernel's `rows::<R>` for a tile's row count: the row
+/// count is a const generic so each kernel's accumulators stay in
+/// registers. `by_rows!(mr, rows, t; 12 11 … 2)` lists the counts above
+/// one; anything else runs one row.
+macro_rules! by_rows {
+    ($mr:expr, $kernel:ident, $tile:expr; $($r:literal)*) => {
+        match $mr {
+            $($r => $kernel::<$r>($tile),)*
+            _ => $kernel::<1>($tile),
+        }
+    };
+}
+pub(super) use by_rows;
+
+/// Runs `block` on every task of a GEMM with `m` rows and `panels` panels
+/// of `nr` columns, across rayon's threads, then `then` on each row of the
+/// block it finished (still in cache). Every call of `block` gets a
+/// non-empty `rows × panels` block inside `y` that no other call gets
+/// (`TaskPlan`), and the pointer to `y`'s start, so it may write exactly
+/// that block; the dense layers of every number format share this.
+pub(super) fn for_each_block(
+    m: usize,
+    panels: usize,
+    nr: usize,
+    y: &mut [f32],
+    then: Option<&Epilogue<'_>>,
+    block: impl Fn(std::ops::Range<usize>, std::ops::Range<usize>, *mut f32) + Sync,
+) {
+    let n = panels * nr;
+    assert!(y.len() >= m * n, "output is not [m, n]");
+    if m == 0 {
+        return;
+    }
+    let plan = TaskPlan::new(m, panels, rayon::current_num_threads());
+    let out = SharedOut(y.as_mut_ptr());
+    (0..plan.tasks()).into_par_iter().for_each(|task| {
+        let (rows, cols) = plan.task(task);
+        let y = out.ptr();
+        block(rows.clone(), cols.clone(), y);
+        if let Some(then) = then {
+            for r in rows {
+                // SAFETY: r < m and cols.end · nr ≤ n, so the slice lies inside
+                // `y` (`m · n` floats, asserted above), which outlives the
+                // loop; it is this task's own block, which `block` has
+                // finished, and no other task touches it.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(y.add(r * n + cols.start * nr), cols.len() * nr)
+                };
+                then(row);
+            }
+        }
+    });
 }
 
 /// How one GEMM is cut into tasks: blocks of `MC` rows, and, when there
@@ -240,7 +279,7 @@ impl<T> SharedOut<T> {
 /// block can start past the last panel (a pointer to it would be out of
 /// bounds, which is undefined behaviour even if nothing is read).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct TaskPlan {
+struct TaskPlan {
     m: usize,
     panels: usize,
     col_blocks: usize,
@@ -248,7 +287,7 @@ pub(super) struct TaskPlan {
 }
 
 impl TaskPlan {
-    pub(super) fn new(m: usize, panels: usize, threads: usize) -> Self {
+    fn new(m: usize, panels: usize, threads: usize) -> Self {
         let row_blocks = m.div_ceil(MC);
         let threads = threads.max(1);
         let wanted = if row_blocks >= 2 * threads {
@@ -265,12 +304,12 @@ impl TaskPlan {
         }
     }
 
-    pub(super) fn tasks(&self) -> usize {
+    fn tasks(&self) -> usize {
         self.m.div_ceil(MC) * self.col_blocks
     }
 
     /// Task `t`'s rows and panels, both non-empty and in bounds for `t < tasks()`.
-    pub(super) fn task(&self, t: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    fn task(&self, t: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
         let (rb, cb) = (t / self.col_blocks, t % self.col_blocks);
         let rows = rb * MC..((rb + 1) * MC).min(self.m);
         let cols = cb * self.panels_per_block..((cb + 1) * self.panels_per_block).min(self.panels);

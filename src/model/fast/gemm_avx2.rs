@@ -4,6 +4,7 @@
 
 use std::arch::x86_64::*;
 
+use super::gemm::by_rows;
 use super::gemm::{Init, Tile};
 
 /// Runs `t` (`t.nr` = 16, `t.mr` ≤ 6).
@@ -13,14 +14,7 @@ use super::gemm::{Init, Tile};
 pub(super) unsafe fn tile(t: Tile) {
     debug_assert_eq!(t.nr, 16);
     // SAFETY: the caller's contract, for each row count.
-    match t.mr {
-        6 => rows::<6>(t),
-        5 => rows::<5>(t),
-        4 => rows::<4>(t),
-        3 => rows::<3>(t),
-        2 => rows::<2>(t),
-        _ => rows::<1>(t),
-    }
+    by_rows!(t.mr, rows, t; 6 5 4 3 2)
 }
 
 /// # Safety

@@ -5,6 +5,7 @@
 
 use std::arch::x86_64::*;
 
+use super::gemm::by_rows;
 use super::gemm::{Init, Tile};
 
 /// Runs `t` (`t.nr` = 32, `t.mr` ≤ 12).
@@ -14,39 +15,14 @@ use super::gemm::{Init, Tile};
 pub(super) unsafe fn tile(t: Tile) {
     debug_assert_eq!(t.nr, 32);
     // SAFETY: the caller's contract, for each row count.
-    match t.mr {
-        12 => rows::<12>(t),
-        11 => rows::<11>(t),
-        10 => rows::<10>(t),
-        9 => rows::<9>(t),
-        8 => rows::<8>(t),
-        7 => rows::<7>(t),
-        6 => rows::<6>(t),
-        5 => rows::<5>(t),
-        4 => rows::<4>(t),
-        3 => rows::<3>(t),
-        2 => rows::<2>(t),
-        _ => rows::<1>(t),
-    }
+    by_rows!(t.mr, rows, t; 12 11 10 9 8 7 6 5 4 3 2)
 }
 
 /// # Safety
 /// As [`tile`] with `t.mr = R`.
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn rows<const R: usize>(t: Tile) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; R];
-    for (r, row) in acc.iter_mut().enumerate() {
-        let out = t.c.add(r * t.ldc);
-        let bias = t.bias;
-        *row = match t.init {
-            Init::Bias => [_mm512_loadu_ps(bias), _mm512_loadu_ps(bias.add(16))],
-            Init::BiasPlusOut => [
-                _mm512_add_ps(_mm512_loadu_ps(bias), _mm512_loadu_ps(out)),
-                _mm512_add_ps(_mm512_loadu_ps(bias.add(16)), _mm512_loadu_ps(out.add(16))),
-            ],
-            Init::Out => [_mm512_loadu_ps(out), _mm512_loadu_ps(out.add(16))],
-        };
-    }
+    let mut acc = start_rows::<R>(t.init, t.bias, t.c, t.ldc);
     // Row starts computed once: the loop below then has no index
     // arithmetic to check for overflow (release builds check it).
     let a_rows: [*const f32; R] = std::array::from_fn(|r| t.a.add(r * t.lda));
@@ -61,8 +37,44 @@ unsafe fn rows<const R: usize>(t: Tile) {
         }
         b = b.add(32);
     }
+    store_rows(&acc, t.c, t.ldc);
+}
+
+/// Each of `R` rows' 32 fp32 accumulators as `init` says: the bias, the
+/// bias plus what `c` holds, or what `c` holds. Shared by the fp32 and bf16
+/// kernels, whose sums are both fp32.
+///
+/// # Safety
+/// `bias` covers 32 floats; `c` covers `R` rows of 32 floats `ldc` apart;
+/// the CPU has AVX-512F.
+#[inline(always)]
+pub(super) unsafe fn start_rows<const R: usize>(
+    init: Init,
+    bias: *const f32,
+    c: *const f32,
+    ldc: usize,
+) -> [[__m512; 2]; R] {
+    std::array::from_fn(|r| {
+        let out = c.add(r * ldc);
+        match init {
+            Init::Bias => [_mm512_loadu_ps(bias), _mm512_loadu_ps(bias.add(16))],
+            Init::BiasPlusOut => [
+                _mm512_add_ps(_mm512_loadu_ps(bias), _mm512_loadu_ps(out)),
+                _mm512_add_ps(_mm512_loadu_ps(bias.add(16)), _mm512_loadu_ps(out.add(16))),
+            ],
+            Init::Out => [_mm512_loadu_ps(out), _mm512_loadu_ps(out.add(16))],
+        }
+    })
+}
+
+/// Writes `R` rows of 32 accumulators to `c`.
+///
+/// # Safety
+/// `c` covers `R` writable rows of 32 floats `ldc` apart; the CPU has AVX-512F.
+#[inline(always)]
+pub(super) unsafe fn store_rows<const R: usize>(acc: &[[__m512; 2]; R], c: *mut f32, ldc: usize) {
     for (r, row) in acc.iter().enumerate() {
-        let out = t.c.add(r * t.ldc);
+        let out = c.add(r * ldc);
         _mm512_storeu_ps(out, row[0]);
         _mm512_storeu_ps(out.add(16), row[1]);
     }

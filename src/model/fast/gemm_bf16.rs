@@ -17,7 +17,7 @@ use half::bf16;
 use rayon::prelude::*;
 
 use super::cpu::{self, KernelPath};
-use super::gemm::{Accumulate, Epilogue, Init, SharedOut, TaskPlan};
+use super::gemm::{for_each_block, Accumulate, Epilogue, Init};
 
 /// Depth per chunk: a 32-column panel of 512 bf16 is 32 KiB.
 const KC: usize = 512;
@@ -143,26 +143,11 @@ impl Bf16Linear {
             return;
         }
         let input = to_bf16_rows(&x[..m * self.k], self.k, self.kp);
-        let plan = TaskPlan::new(m, self.n / self.nr, rayon::current_num_threads());
-        let out = SharedOut(y.as_mut_ptr());
-        (0..plan.tasks()).into_par_iter().for_each(|task| {
-            let (rows, cols) = plan.task(task);
-            // SAFETY: as in `PackedLinear::forward`: `plan.task` gives every
-            // task a non-empty block of rows `< m` and panels `< n / nr`, no
-            // two tasks the same (row, panel), so tasks write disjoint parts
-            // of `y` (`m · n` floats, asserted above), which outlives the
-            // loop; `input` holds `m` rows of `kp` values.
-            unsafe {
-                let y = out.ptr();
-                self.block(self.kernel, &input, rows.clone(), cols.clone(), y, mode);
-                if let Some(then) = then {
-                    for r in rows {
-                        // In bounds: r < m, and cols.end·nr ≤ n.
-                        let start = y.add(r * self.n + cols.start * self.nr);
-                        then(std::slice::from_raw_parts_mut(start, cols.len() * self.nr));
-                    }
-                }
-            }
+        for_each_block(m, self.n / self.nr, self.nr, y, then, |rows, panels, y| {
+            // SAFETY: `for_each_block` hands each call its own non-empty
+            // block of rows `< m` and panels `< n / nr` of `y` (`m · n`
+            // floats); `input` holds `m` rows of `kp` values.
+            unsafe { self.block(self.kernel, &input, rows, panels, y, mode) }
         });
     }
 

@@ -5,7 +5,8 @@
 
 use std::arch::x86_64::*;
 
-use super::gemm::Init;
+use super::gemm::by_rows;
+use super::gemm_avx512::{start_rows, store_rows};
 use super::gemm_bf16::Bf16Tile;
 
 /// Runs `t` (`t.nr` = 32, `t.mr` ≤ 12).
@@ -15,20 +16,7 @@ use super::gemm_bf16::Bf16Tile;
 pub(super) unsafe fn tile(t: Bf16Tile) {
     debug_assert_eq!(t.nr, 32);
     // SAFETY: the caller's contract, for each row count.
-    match t.mr {
-        12 => rows::<12>(t),
-        11 => rows::<11>(t),
-        10 => rows::<10>(t),
-        9 => rows::<9>(t),
-        8 => rows::<8>(t),
-        7 => rows::<7>(t),
-        6 => rows::<6>(t),
-        5 => rows::<5>(t),
-        4 => rows::<4>(t),
-        3 => rows::<3>(t),
-        2 => rows::<2>(t),
-        _ => rows::<1>(t),
-    }
+    by_rows!(t.mr, rows, t; 12 11 10 9 8 7 6 5 4 3 2)
 }
 
 /// 32 packed bf16 values (64 bytes) at `at`.
@@ -45,19 +33,7 @@ unsafe fn load_pairs(at: *const u16) -> __m512bh {
 /// As [`tile`] with `t.mr = R`.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
 unsafe fn rows<const R: usize>(t: Bf16Tile) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; R];
-    for (r, row) in acc.iter_mut().enumerate() {
-        let out = t.c.add(r * t.ldc);
-        let bias = t.bias;
-        *row = match t.init {
-            Init::Bias => [_mm512_loadu_ps(bias), _mm512_loadu_ps(bias.add(16))],
-            Init::BiasPlusOut => [
-                _mm512_add_ps(_mm512_loadu_ps(bias), _mm512_loadu_ps(out)),
-                _mm512_add_ps(_mm512_loadu_ps(bias.add(16)), _mm512_loadu_ps(out.add(16))),
-            ],
-            Init::Out => [_mm512_loadu_ps(out), _mm512_loadu_ps(out.add(16))],
-        };
-    }
+    let mut acc = start_rows::<R>(t.init, t.bias, t.c, t.ldc);
     // Row starts computed once: no overflow-checked index arithmetic below.
     let a_rows: [*const u16; R] = std::array::from_fn(|r| t.a.add(r * t.lda));
     let mut b = t.panel;
@@ -73,9 +49,5 @@ unsafe fn rows<const R: usize>(t: Bf16Tile) {
         }
         b = b.add(64);
     }
-    for (r, row) in acc.iter().enumerate() {
-        let out = t.c.add(r * t.ldc);
-        _mm512_storeu_ps(out, row[0]);
-        _mm512_storeu_ps(out.add(16), row[1]);
-    }
+    store_rows(&acc, t.c, t.ldc);
 }

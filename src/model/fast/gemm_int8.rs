@@ -25,7 +25,7 @@
 use rayon::prelude::*;
 
 use super::cpu::{self, Int8Kernel};
-use super::gemm::{Accumulate, Epilogue, Init, SharedOut, TaskPlan};
+use super::gemm::{for_each_block, Accumulate, Epilogue, Init};
 
 /// Depth per chunk, in input bytes: a 32-column panel of 512 is 16 KiB.
 const KC: usize = 512;
@@ -167,28 +167,19 @@ impl QuantLinear {
         then: Option<&Epilogue<'_>>,
         kernel: Int8Kernel,
     ) {
-        let m = input.rows();
-        let plan = TaskPlan::new(m, self.n / self.nr, rayon::current_num_threads());
-        let out = SharedOut(y.as_mut_ptr());
-        (0..plan.tasks()).into_par_iter().for_each(|task| {
-            let (rows, cols) = plan.task(task);
-            // SAFETY: as in `PackedLinear::forward`: `plan.task` gives every
-            // task a non-empty block of rows `< m` and panels `< n / nr`, no
-            // two tasks the same (row, panel), so tasks write disjoint parts
-            // of `y` (`m · n` floats, asserted by `forward`), which outlives
-            // the loop; `input` holds `m` rows of `kp` bytes and their scales.
-            unsafe {
-                let y = out.ptr();
-                self.block(kernel, input, rows.clone(), cols.clone(), y, mode);
-                if let Some(then) = then {
-                    for r in rows {
-                        // In bounds: r < m, and cols.end·nr ≤ n.
-                        let start = y.add(r * self.n + cols.start * self.nr);
-                        then(std::slice::from_raw_parts_mut(start, cols.len() * self.nr));
-                    }
-                }
-            }
-        });
+        for_each_block(
+            input.rows(),
+            self.n / self.nr,
+            self.nr,
+            y,
+            then,
+            |rows, panels, y| {
+                // SAFETY: `for_each_block` hands each call its own non-empty
+                // block of rows `< m` and panels `< n / nr` of `y` (`m · n`
+                // floats); `input` holds `m` rows of `kp` bytes and their scales.
+                unsafe { self.block(kernel, input, rows, panels, y, mode) }
+            },
+        );
     }
 
     /// One task: rows × panels, in depth chunks.

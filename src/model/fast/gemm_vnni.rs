@@ -8,6 +8,7 @@
 
 use std::arch::x86_64::*;
 
+use super::gemm::by_rows;
 use super::gemm::Init;
 use super::gemm_int8::Int8Tile;
 
@@ -18,20 +19,7 @@ use super::gemm_int8::Int8Tile;
 pub(super) unsafe fn tile_512(t: Int8Tile) {
     debug_assert_eq!(t.nr, 32);
     // SAFETY: the caller's contract, for each row count.
-    match t.mr {
-        12 => rows_512::<12>(t),
-        11 => rows_512::<11>(t),
-        10 => rows_512::<10>(t),
-        9 => rows_512::<9>(t),
-        8 => rows_512::<8>(t),
-        7 => rows_512::<7>(t),
-        6 => rows_512::<6>(t),
-        5 => rows_512::<5>(t),
-        4 => rows_512::<4>(t),
-        3 => rows_512::<3>(t),
-        2 => rows_512::<2>(t),
-        _ => rows_512::<1>(t),
-    }
+    by_rows!(t.mr, rows_512, t; 12 11 10 9 8 7 6 5 4 3 2)
 }
 
 /// Runs `t` (`t.nr` = 16, `t.mr` ≤ 6) with AVX-VNNI.
@@ -41,14 +29,7 @@ pub(super) unsafe fn tile_512(t: Int8Tile) {
 pub(super) unsafe fn tile_256(t: Int8Tile) {
     debug_assert_eq!(t.nr, 16);
     // SAFETY: the caller's contract, for each row count.
-    match t.mr {
-        6 => rows_256::<6>(t),
-        5 => rows_256::<5>(t),
-        4 => rows_256::<4>(t),
-        3 => rows_256::<3>(t),
-        2 => rows_256::<2>(t),
-        _ => rows_256::<1>(t),
-    }
+    by_rows!(t.mr, rows_256, t; 6 5 4 3 2)
 }
 
 /// The start of each of the tile's `R` input rows, computed once: the
