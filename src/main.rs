@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             calltone::say!("calltone: {e:#}");
             // A run that stopped part way kept what it had finished: exit 1,
             // as for inputs that failed. Anything else stopped it before it began.
-            if e.chain().any(|c| c.is::<cli::Stopped>()) {
+            if e.chain().any(|c| c.is::<calltone::pipeline::Stopped>()) {
                 ExitCode::from(cli::EXIT_PARTIAL)
             } else {
                 ExitCode::from(cli::EXIT_USAGE)

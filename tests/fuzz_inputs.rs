@@ -8,8 +8,8 @@
 //! calltone's own code (Cargo.toml's release profile turns them on for it).
 
 use calltone::analysis::{Rules, TurnScore};
-use calltone::cli::call_output::CallOutput;
 use calltone::model::Polarity;
+use calltone::pipeline::prepare::CallOutput;
 use calltone::report::merge::merge_outputs;
 use calltone::report::resume::ResumeIndex;
 use calltone::report::{read_saved, OutputFormat, RecordSink};

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use calltone::model::setup;
+use calltone::setup;
 use common::cli::assert_success;
 
 fn run_installed(binary: &Path, home: &Path, cwd: &Path, examples: &Path) -> std::process::Output {

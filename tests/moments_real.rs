@@ -9,11 +9,12 @@ use common::cli::assert_success;
 
 use assert_cmd::Command;
 use calltone::analysis::{analyse_call, turn_scores, Rules};
+use calltone::data::moment_sets::{build_sets, Unit, ANGRY_RATING};
+use calltone::data::vader::vader_dev;
 use calltone::engine::{ScoreOptions, Scorer};
 use calltone::eval::moment_bar::{measure, MeasuredCall};
-use calltone::eval::moment_sets::{build_sets, Unit, ANGRY_RATING};
-use calltone::model::{setup, ModelSource, SentimentModel};
-use calltone::train::corpus::vader_dev;
+use calltone::model::{ModelSource, SentimentModel};
+use calltone::setup;
 use candle_core::{DType, Device};
 use serde_json::Value;
 
@@ -95,7 +96,7 @@ fn examples_read_the_way_a_supervisor_would() {
 #[test]
 fn a_sample_of_the_moment_sets_stays_where_it_was_measured() {
     // As `calltone` does: one thread pool for tokenizing and the model's GEMMs.
-    calltone::cli::score_cmd::configure_threads(None);
+    calltone::pipeline::threads::configure_threads(None);
     let log = &mut std::io::stderr();
     let dev = vader_dev(&setup::ensure_vader(log).expect("setup --data")).unwrap();
     let chitchat_dir = setup::ensure(&setup::CHITCHAT, log).expect("setup --data");

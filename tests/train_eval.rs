@@ -187,8 +187,8 @@ fn eval_reads_tsv_jsonl_and_ratings() {
 
 #[test]
 fn the_vader_training_split_carries_soft_targets_from_the_raters() {
-    use calltone::model::setup;
-    use calltone::train::corpus::vader_split;
+    use calltone::data::vader::vader_split;
+    use calltone::setup;
     let dir = setup::ensure_vader(&mut std::io::stderr()).expect("setup --data");
     for f in setup::VADER_RATER_FILES {
         assert!(dir.join(f).is_file(), "setup unpacks {f}");

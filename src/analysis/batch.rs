@@ -75,6 +75,44 @@ pub struct CallRow {
     pub moments: Vec<MomentLine>,
 }
 
+/// Orders of the calls list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportSort {
+    /// Worst moment first, then the angriest.
+    Worst,
+    /// Largest fall in customer sentiment first.
+    Shift,
+    /// Longest call first.
+    Duration,
+    /// By call id.
+    Call,
+}
+
+/// Sorts the calls list; ties go by call id, so the order never depends on
+/// the order the calls were read in.
+pub fn sort_calls(rows: &mut [CallRow], by: ReportSort) {
+    match by {
+        ReportSort::Worst => rows.sort_by(|a, b| {
+            b.worst
+                .cmp(&a.worst)
+                .then(b.anger.total_cmp(&a.anger))
+                .then(a.call_id.cmp(&b.call_id))
+        }),
+        ReportSort::Shift => rows.sort_by(|a, b| {
+            a.customer_shift
+                .unwrap_or(0.0)
+                .total_cmp(&b.customer_shift.unwrap_or(0.0))
+                .then(a.call_id.cmp(&b.call_id))
+        }),
+        ReportSort::Duration => rows.sort_by(|a, b| {
+            b.duration_ms
+                .cmp(&a.duration_ms)
+                .then(a.call_id.cmp(&b.call_id))
+        }),
+        ReportSort::Call => rows.sort_by(|a, b| a.call_id.cmp(&b.call_id)),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AgentRow {
     pub agent: String,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::eval::moment_sets::Unit;
+use crate::data::moment_sets::Unit;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -361,18 +361,6 @@ pub struct AnalyzeArgs {
     pub quiet: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportSort {
-    /// Worst moment first, then the angriest.
-    Worst,
-    /// Largest fall in customer sentiment first.
-    Shift,
-    /// Longest call first.
-    Duration,
-    /// By call id.
-    Call,
-}
-
 #[derive(Args, Debug)]
 pub struct ReportOutputArgs {
     /// How many calls and phrases the terminal report lists.
@@ -380,7 +368,7 @@ pub struct ReportOutputArgs {
     pub top: usize,
     /// Order of the calls list.
     #[arg(long, value_enum, default_value = "worst")]
-    pub sort: ReportSort,
+    pub sort: crate::analysis::batch::ReportSort,
     /// Write the HTML report (one self-contained file) here.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,

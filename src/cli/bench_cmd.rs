@@ -5,20 +5,18 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use serde::Serialize;
 
 use super::args::BenchArgs;
-use super::call_output::{load_rules, CallOutput};
-use super::peak_memory::peak_memory_mib;
-use super::score_cmd::configure_threads;
-use crate::analysis::turn_scores;
+use super::plans;
+use crate::data::chitchat::first_messages;
 use crate::engine::ceiling::{flops_per_token, machine, Machine};
 use crate::engine::{ScoreOptions, ScoreStats, Scorer};
-use crate::eval::chitchat::read_ordered;
-use crate::eval::moment_sets::{chat, messages, senders};
 use crate::model::fast::LayerFormat;
-use crate::model::setup;
+use crate::model::load_model;
+use crate::pipeline::peak_memory::peak_memory_mib;
+use crate::pipeline::prepare::{load_rules, CallOutput};
+use crate::pipeline::threads::configure_threads;
 use crate::report::{OutputFormat, RecordSink};
 use crate::transcript::inputs::{expand_filtered, read_bytes, PathFilter};
 use crate::transcript::{read_conversations, Conversation, ReadLimits, RoleHints};
@@ -57,28 +55,6 @@ struct BenchReport {
     gemm_ceiling_tokens_per_second: f64,
     fraction_of_ceiling: Option<f64>,
     fraction_of_gemm_ceiling: f64,
-}
-
-/// The first `n` messages of the chit-chat conversations, whole conversations at a time.
-fn chitchat_corpus(n: usize) -> anyhow::Result<Vec<Conversation>> {
-    let dir = setup::ensure(&setup::CHITCHAT, &mut std::io::stderr())?;
-    let path = dir.join("dataset.json");
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let all = read_ordered(&bytes).with_context(|| format!("{} is not JSON", path.display()))?;
-    let mut out = Vec::new();
-    let mut left = n;
-    for (id, conv) in &all.0 {
-        if left == 0 {
-            break;
-        }
-        let mut msgs = messages(conv);
-        msgs.truncate(left);
-        left -= msgs.len();
-        let who = senders(&msgs);
-        let customer = who.get(1).or(who.first()).cloned().unwrap_or_default();
-        out.push(chat(id.clone(), &msgs, &customer));
-    }
-    Ok(out)
 }
 
 fn files_corpus(args: &BenchArgs) -> anyhow::Result<Vec<Conversation>> {
@@ -169,14 +145,14 @@ fn print(r: &BenchReport) {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     configure_threads(args.threads);
     let threads = rayon::current_num_threads();
-    let model = crate::cli::load_model::load_model(&args.model)?;
+    let model = load_model(&plans::model_choice(&args.model))?;
     let rules = load_rules(None)?;
 
     let started = Instant::now();
     let (corpus, convs) = if args.paths.is_empty() {
         (
             format!("chit-chat, first {} messages", args.messages),
-            chitchat_corpus(args.messages)?,
+            first_messages(args.messages)?,
         )
     } else {
         (format!("{} paths", args.paths.len()), files_corpus(&args)?)
@@ -229,15 +205,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         redact: true,
         model: &model.name,
     };
-    let mut at = 0;
-    let prepared: Vec<_> = convs
-        .iter()
-        .map(|c| {
-            let p = output.prepare(c, &turn_scores(&units[at..at + c.turns.len()]));
-            at += c.turns.len();
-            p
-        })
-        .collect();
+    let prepared = output.prepare_each(&convs, &units);
     let analyse = t.elapsed();
     let t = Instant::now();
     let mut sink = RecordSink::new(std::io::sink(), OutputFormat::Jsonl)?;

@@ -9,10 +9,9 @@ use serde::Serialize;
 
 use crate::analysis::live::{EventKind, LiveCalls, LiveSettings};
 use crate::analysis::rules::Rules;
-use crate::analysis::turn_scores;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::model::SentimentModel;
-use crate::text::redact::redact;
+use crate::pipeline::live::LiveScoring;
 use crate::transcript::Conversation;
 
 #[derive(Debug, Serialize)]
@@ -51,7 +50,11 @@ pub fn run(
     corpus: String,
 ) -> anyhow::Result<StreamBench> {
     let scorer = Scorer::new(model, ScoreOptions::default());
-    let mut live = LiveCalls::new(LiveSettings::default(), rules);
+    let mut live = LiveScoring {
+        scorer: &scorer,
+        calls: LiveCalls::new(LiveSettings::default(), rules),
+        redact: true,
+    };
     let longest = convs.iter().map(|c| c.turns.len()).max().unwrap_or(0);
     let mut latencies = Vec::new();
     let mut alerts = 0;
@@ -59,11 +62,8 @@ pub fn run(
     for t in 0..longest {
         for c in convs.iter().filter(|c| t < c.turns.len()) {
             let arrived = Instant::now();
-            let mut turn = c.turns[t].clone();
-            let units = scorer.score(&[turn.text.as_str()])?;
-            turn.text = redact(&turn.text).into_owned();
             let now_ms = started.elapsed().as_millis() as u64;
-            let events = live.push(&c.id, turn, turn_scores(&units).pop().flatten(), now_ms);
+            let events = live.turn(&c.id, c.turns[t].clone(), now_ms)?;
             alerts += events
                 .iter()
                 .filter(|e| e.event == EventKind::Alert)

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::args::EvalArgs;
-use crate::eval::labelled::read_labelled;
+use crate::data::labelled::read_labelled;
+use crate::data::vader::vader_split;
 use crate::eval::run::{report, score_examples, EvalReport};
 use crate::model::precision_record::{Measured, PrecisionRecord};
-use crate::model::{setup, SentimentModel};
-use crate::train::corpus::vader_split;
+use crate::model::SentimentModel;
+use crate::setup;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if args.moments {
@@ -28,7 +29,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             (split.dev, split.dev_sources)
         }
     };
-    let model = crate::cli::load_model::load_model(&args.model)?;
+    let model = crate::model::load_model(&super::plans::model_choice(&args.model))?;
     let scores = score_examples(&model, &examples)?;
     let r = report(&examples, &scores);
     if args.record {

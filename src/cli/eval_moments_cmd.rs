@@ -6,15 +6,18 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::args::EvalArgs;
-use super::call_output::{load_rules, CallOutput};
-use super::output_target::OutputTarget;
+use super::plans;
 use crate::analysis::{analyse_call, turn_scores, TurnScore};
+use crate::data::moment_sets::{build_sets, ANGRY_RATING};
+use crate::data::vader::vader_dev;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::eval::moment_bar::{measure, MeasuredCall, MomentBar};
-use crate::eval::moment_sets::{build_sets, ANGRY_RATING};
-use crate::model::setup;
+use crate::model::load_model;
+use crate::pipeline::output_target::OutputTarget;
+use crate::pipeline::prepare::{load_rules, CallOutput};
+use crate::pipeline::threads::configure_threads;
 use crate::report::{read_saved, OutputFormat, RecordSink};
-use crate::train::corpus::vader_dev;
+use crate::setup;
 use crate::transcript::Conversation;
 
 /// The test conversations with their turns' scores.
@@ -44,7 +47,7 @@ fn score_sets(args: &EvalArgs) -> anyhow::Result<ScoredSets> {
     .map_err(anyhow::Error::msg)?;
     let convs: Vec<Conversation> = sets.calm.into_iter().chain(sets.angry).collect();
 
-    let model = crate::cli::load_model::load_model(&args.model)?;
+    let model = load_model(&plans::model_choice(&args.model))?;
     let scorer = Scorer::new(&model, ScoreOptions::default());
     crate::say!(
         "calltone: scoring {} conversations ({} turns)",
@@ -128,7 +131,7 @@ fn print(bar: &MomentBar) {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    super::score_cmd::configure_threads(None);
+    configure_threads(None);
     let rules = load_rules(args.rules.as_deref())?;
     let ScoredSets {
         convs,

@@ -6,8 +6,9 @@
 use std::process::ExitCode;
 
 use super::args::MergeArgs;
-use super::output_target::OutputTarget;
-use super::{Stopped, EXIT_OK, EXIT_PARTIAL};
+use super::{EXIT_OK, EXIT_PARTIAL};
+use crate::pipeline::output_target::OutputTarget;
+use crate::pipeline::Stopped;
 use crate::report::merge::{merge_outputs, MergeError};
 
 pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {

@@ -5,17 +5,13 @@ pub mod analyze_cmd;
 pub mod args;
 pub mod bench_cmd;
 pub mod bench_stream;
-pub mod call_output;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
 pub mod help_files;
-pub mod load_model;
 pub mod merge_cmd;
-pub mod output_target;
-pub mod peak_memory;
+pub mod plans;
+pub mod progress_bar;
 pub mod report_cmd;
-pub mod report_output;
-pub mod saved_inputs;
 pub mod score_cmd;
 pub mod setup_cmd;
 pub mod stream_cmd;
@@ -32,33 +28,6 @@ pub const EXIT_PARTIAL: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// A `--fail-on` condition was met (the report was still written).
 pub const EXIT_GATE: u8 = 3;
-
-/// A run that had started and could not go on (a full disk, a closed
-/// pipe other than standard output's): what it had finished is kept (a
-/// score's `FILE.partial`, for `--resume`), and it exits with
-/// [`EXIT_PARTIAL`], not as a usage error. Its source keeps the cause, so
-/// a closed standard output is still recognised as one.
-#[derive(Debug, thiserror::Error)]
-#[error("{what}")]
-pub struct Stopped {
-    pub what: String,
-    #[source]
-    pub source: std::io::Error,
-}
-
-impl Stopped {
-    pub fn new(what: impl Into<String>, source: std::io::Error) -> Self {
-        Self {
-            what: what.into(),
-            source,
-        }
-    }
-
-    /// Names `output` on a write error: `writing OUT.partial: No space left on device`.
-    pub fn writing(output: &str) -> impl Fn(std::io::Error) -> Stopped + '_ {
-        move |e| Stopped::new(format!("writing {output}"), e)
-    }
-}
 
 pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {

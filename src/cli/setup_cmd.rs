@@ -6,8 +6,8 @@
 use std::process::ExitCode;
 
 use super::args::SetupArgs;
-use crate::model::archives::{self, ArchiveSource};
-use crate::model::setup::{self, Package};
+use crate::setup::archives::{self, ArchiveSource};
+use crate::setup::{self, Package};
 
 pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr();

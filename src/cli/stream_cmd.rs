@@ -14,14 +14,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::{AlertLevel, StreamArgs};
-use super::call_output::load_rules;
-use super::score_cmd::configure_threads;
-use super::{EXIT_OK, EXIT_PARTIAL};
+use super::{plans, EXIT_OK, EXIT_PARTIAL};
 use crate::analysis::live::{LiveCalls, LiveEvent, LiveSettings};
 use crate::analysis::moments::Severity;
-use crate::analysis::turn_scores;
 use crate::engine::{ScoreOptions, Scorer};
-use crate::text::redact::redact;
+use crate::model::load_model;
+use crate::pipeline::live::LiveScoring;
+use crate::pipeline::prepare::load_rules;
+use crate::pipeline::threads::configure_threads;
 use crate::transcript::jsonl::turn_from_json;
 use crate::transcript::stream_lines::{max_line_bytes, read_lines, InputLine};
 
@@ -38,7 +38,7 @@ impl From<AlertLevel> for Severity {
 pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
     configure_threads(args.threads);
     let rules = load_rules(args.analysis.rules.as_deref())?;
-    let model = crate::cli::load_model::load_model(&args.model)?;
+    let model = load_model(&plans::model_choice(&args.model))?;
     let scorer = Scorer::new(&model, ScoreOptions::default());
     let settings = LiveSettings {
         idle_timeout_ms: (args.idle_timeout.max(0.0) * 1000.0) as u64,
@@ -46,7 +46,11 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
         max_turns: args.max_turns,
         alert_at: args.alert_at.into(),
     };
-    let mut live = LiveCalls::new(settings, &rules);
+    let mut live = LiveScoring {
+        scorer: &scorer,
+        calls: LiveCalls::new(settings, &rules),
+        redact: !args.analysis.no_redact,
+    };
     let started = Instant::now();
     let now_ms = || started.elapsed().as_millis() as u64;
     let stdout = std::io::stdout();
@@ -75,7 +79,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
                 break;
             }
             Err(RecvTimeoutError::Timeout) => {
-                emit(&mut out, &live.expire(now_ms()))?;
+                emit(&mut out, &live.calls.expire(now_ms()))?;
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -83,7 +87,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
         if line.trim().is_empty() {
             continue;
         }
-        match handle(&line, n, &args, &scorer, &mut live, now_ms()) {
+        match handle(&line, n, &args, &mut live, now_ms()) {
             Ok(events) => emit(&mut out, &events)?,
             Err(error) => {
                 failed_lines += 1;
@@ -92,7 +96,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // End of input: every call still open is over.
-    let mut open = live.expire(u64::MAX);
+    let mut open = live.calls.expire(u64::MAX);
     for e in &mut open {
         e.reason = Some("end-of-input");
     }
@@ -151,8 +155,7 @@ fn handle(
     line: &str,
     n: usize,
     args: &StreamArgs,
-    scorer: &Scorer,
-    live: &mut LiveCalls,
+    live: &mut LiveScoring,
     now_ms: u64,
 ) -> Result<Vec<LiveEvent>, LineError> {
     let fail = |reason: String, call_id: Option<&str>| {
@@ -166,18 +169,10 @@ fn handle(
     let named = v.get("call_id").and_then(Value::as_str);
     if v.get("event").and_then(Value::as_str) == Some("end") {
         let id = named.ok_or_else(|| fail("an end event needs a call_id".into(), None))?;
-        return Ok(live.end(id, "end").into_iter().collect());
+        return Ok(live.calls.end(id, "end").into_iter().collect());
     }
-    let (call_id, mut turn) =
-        turn_from_json(&v, n, args.max_turn_bytes).map_err(|r| fail(r, named))?;
+    let (call_id, turn) = turn_from_json(&v, n, args.max_turn_bytes).map_err(|r| fail(r, named))?;
     let call_id = call_id.ok_or_else(|| fail("stream turns need a \"call_id\"".into(), None))?;
-    let units = scorer
-        .score(&[turn.text.as_str()])
-        .map_err(|e| fail(format!("the model failed: {e}"), Some(&call_id)))?;
-    let score = turn_scores(&units).pop().flatten();
-    // The model read the original; everything written is redacted.
-    if !args.analysis.no_redact {
-        turn.text = redact(&turn.text).into_owned();
-    }
-    Ok(live.push(&call_id, turn, score, now_ms))
+    live.turn(&call_id, turn, now_ms)
+        .map_err(|e| fail(format!("the model failed: {e}"), Some(&call_id)))
 }

@@ -7,11 +7,12 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::args::TrainArgs;
-use crate::eval::labelled::read_labelled;
+use crate::data::labelled::read_labelled;
+use crate::data::rotten_tomatoes::read_rotten_tomatoes;
+use crate::data::vader::vader_split;
 use crate::eval::run::evaluate;
-use crate::model::setup::{self, ENCODER, VADER};
 use crate::model::{ModelSource, SentimentModel};
-use crate::train::corpus::{read_rotten_tomatoes, vader_split};
+use crate::setup::{self, ENCODER, VADER};
 use crate::train::fit::{fit, TrainOptions};
 use crate::train::soup::average_heads;
 

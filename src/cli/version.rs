@@ -4,8 +4,9 @@
 
 use std::sync::OnceLock;
 
+use crate::model::embedded_head;
 use crate::model::fast::cpu::{self, KernelPath};
-use crate::model::{embedded_head, setup};
+use crate::setup;
 
 /// Made once, when clap first asks for it.
 pub fn long_version() -> &'static str {

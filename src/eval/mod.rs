@@ -1,9 +1,6 @@
-//! Labelled text and the measures calltone reports about its model, and the
-//! test sets and measures for the moments analysis.
+//! The measures calltone reports about its model (`eval --dev`) and about
+//! the moments analysis (`eval --moments`); the data they run on is in `data`.
 
-pub mod chitchat;
-pub mod labelled;
 pub mod metrics;
 pub mod moment_bar;
-pub mod moment_sets;
 pub mod run;

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::metrics::roc_auc;
-use super::moment_sets::{truth_of, Truth};
 use crate::analysis::{CallAnalysis, Moment, Severity};
+use crate::data::moment_sets::{truth_of, Truth};
 use crate::transcript::{Conversation, Role, Turn};
 
 /// A moment at or above this severity is an alarm.

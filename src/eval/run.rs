@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::labelled::{Example, NEUTRAL_BAND};
 use super::metrics::{accuracy, macro_f1, roc_auc, spearman};
+use crate::data::labelled::{Example, NEUTRAL_BAND};
 use crate::engine::{ScoreOptions, Scorer};
 use crate::model::{ModelError, Polarity, SentimentModel, TextScore};
 

@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use super::setup::cache_dir;
 use super::ModelError;
+use crate::setup::cache_dir;
 
 macro_rules! head_file {
     ($name:literal) => {

@@ -3,7 +3,6 @@
 //! `model.safetensors`, plus, for calltone's own model, the trained head.
 
 pub mod adapter;
-pub mod archives;
 pub mod config;
 pub mod device;
 pub mod embedded_head;
@@ -12,17 +11,18 @@ pub mod fast;
 pub mod fast_gelu;
 pub mod head;
 pub mod linear;
+pub mod load;
 pub mod polarity;
 pub mod precision;
 pub mod precision_record;
 pub mod sentiment;
-pub mod setup;
 pub mod source;
 pub mod tokenize;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
 
+pub use load::{load_model, ModelChoice};
 pub use polarity::Polarity;
 pub use precision::Precision;
 pub use sentiment::{SentimentModel, TextScore};

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::adapter::HEAD_MANIFEST;
-use super::setup::encoder_dir;
 use super::ModelError;
+use crate::setup::encoder_dir;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelSource {

@@ -26,16 +26,16 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::eval::labelled::Example;
+use crate::data::labelled::Example;
 use crate::model::adapter::{lora_name, write_head, HeadManifest, LoraSpec, MANIFEST_FORMAT};
 use crate::model::config::EncoderConfig;
 use crate::model::encoder::{mean_pool, Encoder, Mode, LAYER_PARTS};
 use crate::model::linear::{Linear, LoraAdapter};
-use crate::model::setup::sha256_file;
 use crate::model::source::ModelFiles;
 use crate::model::tokenize::{encode_plain, load_tokenizer};
 use crate::model::weights::Weights;
 use crate::model::{ModelError, Polarity};
+use crate::setup::sha256_file;
 use crate::text::windows::Wrapping;
 
 #[derive(Debug, Clone, Serialize)]

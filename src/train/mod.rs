@@ -1,6 +1,5 @@
 //! `calltone train`: fits calltone's head (and LoRA adapters on the encoder)
 //! on human-labelled sentiment text.
 
-pub mod corpus;
 pub mod fit;
 pub mod soup;

@@ -1,18 +1,30 @@
 //! Loads the model a command names, on the device and in the precision it
 //! asks for.
 
-use crate::cli::args::ModelArg;
-use crate::model::device;
-use crate::model::fast::{cpu, FastEncoder};
+use crate::model::device::{self, DeviceChoice};
+use crate::model::fast::cpu::{self, KernelPath};
+use crate::model::fast::FastEncoder;
 use crate::model::precision_record::{choose_on_cpu, CpuKernels, PrecisionRecord};
 use crate::model::{ModelSource, Precision, SentimentModel};
 
-/// `--model`, `--device` and `--precision` → a ready model. `auto`
+/// Which model to run, where and how: what `--model`, `--precision`,
+/// `--device` and `--kernel` say.
+#[derive(Debug, Clone, Default)]
+pub struct ModelChoice {
+    /// A directory or a hub name; `None`: calltone's own model.
+    pub model: Option<String>,
+    pub precision: Precision,
+    pub device: DeviceChoice,
+    /// A forced CPU kernel path; `None`: the fastest this CPU runs.
+    pub kernel: Option<KernelPath>,
+}
+
+/// A [`ModelChoice`] → a ready model. `auto`
 /// precision on the CPU follows the model's measured record
 /// (`precision_record`); `auto` device falls back to the CPU (with a notice when this is a GPU build); a model
 /// calltone's CPU kernels cannot run (say, tanh-GELU) falls back to the
 /// reference encoder with a notice rather than failing.
-pub fn load_model(arg: &ModelArg) -> anyhow::Result<SentimentModel> {
+pub fn load_model(arg: &ModelChoice) -> anyhow::Result<SentimentModel> {
     if let Some(path) = arg.kernel {
         cpu::force(path).map_err(anyhow::Error::msg)?;
     }

@@ -3,47 +3,66 @@
 //! verdict. Shared by `report` and `score --report`.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::args::{ReportOutputArgs, ReportSort};
-use super::call_output::PreparedCall;
 use super::output_target::OutputTarget;
-use crate::analysis::batch::{summarise_batch, CallRow, CallView};
+use super::prepare::PreparedCall;
+use crate::analysis::batch::{sort_calls, summarise_batch, CallView, ReportSort};
 use crate::analysis::gates::Gate;
 use crate::analysis::triggers::trigger_phrases;
 use crate::report::batch_csv::{write_agents, write_calls};
 use crate::report::html::{render_html, CallTimeline};
 use crate::report::terminal::{render, TerminalOptions};
 
-pub fn parse_gates(args: &ReportOutputArgs) -> anyhow::Result<Vec<Gate>> {
-    args.fail_on
-        .iter()
-        .map(|g| Gate::parse(g))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)
+/// The reports a command was asked for.
+pub struct ReportPlan {
+    /// How many calls and phrases the terminal report lists.
+    pub top: usize,
+    pub sort: ReportSort,
+    pub html: Option<PathBuf>,
+    pub calls_csv: Option<PathBuf>,
+    pub agents_csv: Option<PathBuf>,
+    /// `--fail-on` conditions.
+    pub gates: Vec<Gate>,
+    /// Terminal report width (default: the terminal's, 100 in pipes).
+    pub width: Option<u16>,
 }
 
-fn sort_calls(rows: &mut [CallRow], by: ReportSort) {
-    match by {
-        ReportSort::Worst => rows.sort_by(|a, b| {
-            b.worst
-                .cmp(&a.worst)
-                .then(b.anger.total_cmp(&a.anger))
-                .then(a.call_id.cmp(&b.call_id))
-        }),
-        ReportSort::Shift => rows.sort_by(|a, b| {
-            a.customer_shift
-                .unwrap_or(0.0)
-                .total_cmp(&b.customer_shift.unwrap_or(0.0))
-                .then(a.call_id.cmp(&b.call_id))
-        }),
-        ReportSort::Duration => rows.sort_by(|a, b| {
-            b.duration_ms
-                .cmp(&a.duration_ms)
-                .then(a.call_id.cmp(&b.call_id))
-        }),
-        ReportSort::Call => rows.sort_by(|a, b| a.call_id.cmp(&b.call_id)),
+impl ReportPlan {
+    /// Whether anything beyond the terminal report needs the whole batch.
+    pub fn needs_batch(&self) -> bool {
+        self.html.is_some()
+            || self.calls_csv.is_some()
+            || self.agents_csv.is_some()
+            || !self.gates.is_empty()
+    }
+}
+
+/// Which calls a report covers: `report --agent`, `--since`, `--until`.
+#[derive(Debug, Default)]
+pub struct CallFilter {
+    /// Agents to keep (by name, else speaker label); empty: every agent.
+    pub agents: Vec<String>,
+    /// Calls that started at or after this time (epoch ms).
+    pub since_ms: Option<i64>,
+    /// Calls that started before this time (epoch ms).
+    pub until_ms: Option<i64>,
+}
+
+impl CallFilter {
+    /// Whether `call` is kept. With a time bound, a call whose start the
+    /// transcript does not say is left out.
+    pub fn keeps(&self, call: &PreparedCall) -> bool {
+        let v = call.view();
+        let agent_ok = self.agents.is_empty() || self.agents.contains(&v.agent());
+        let time_ok = match (self.since_ms, self.until_ms, v.started_ms()) {
+            (None, None, _) => true,
+            (_, _, None) => false,
+            (s, u, Some(t)) => s.is_none_or(|s| t >= s) && u.is_none_or(|u| t < u),
+        };
+        agent_ok && time_ok
     }
 }
 
@@ -66,29 +85,21 @@ pub enum TextTo {
 /// Writes the reports asked for; returns the `--fail-on` conditions met.
 pub fn emit_reports(
     calls: &[&PreparedCall],
-    args: &ReportOutputArgs,
-    gates: &[Gate],
+    plan: &ReportPlan,
     text_to: TextTo,
     model: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let views: Vec<CallView> = calls
-        .iter()
-        .map(|c| CallView {
-            conv: &c.conv,
-            summary: &c.summary,
-            analysis: &c.analysis,
-        })
-        .collect();
+    let views: Vec<CallView> = calls.iter().map(|c| c.view()).collect();
     let mut batch = summarise_batch(&views);
-    sort_calls(&mut batch.calls, args.sort);
-    let triggers = trigger_phrases(&views, args.top);
+    sort_calls(&mut batch.calls, plan.sort);
+    let triggers = trigger_phrases(&views, plan.top);
 
     let terminal = match text_to {
         TextTo::Stdout => std::io::stdout().is_terminal(),
         TextTo::Stderr => std::io::stderr().is_terminal(),
         TextTo::Nowhere => false,
     };
-    let width = args.width.unwrap_or_else(|| {
+    let width = plan.width.unwrap_or_else(|| {
         if terminal {
             comfy_table::Table::new().width().unwrap_or(100)
         } else {
@@ -96,7 +107,7 @@ pub fn emit_reports(
         }
     });
     let options = TerminalOptions {
-        top: args.top,
+        top: plan.top,
         width,
         color: terminal && std::env::var_os("NO_COLOR").is_none(),
     };
@@ -110,7 +121,7 @@ pub fn emit_reports(
         TextTo::Nowhere => {}
     }
 
-    if let Some(p) = &args.html {
+    if let Some(p) = &plan.html {
         let timelines: Vec<CallTimeline> = calls
             .iter()
             .zip(&views)
@@ -124,13 +135,14 @@ pub fn emit_reports(
         let html = render_html(&batch, &triggers, &timelines, model)?;
         write_file(p, |w| Ok(w.write_all(html.as_bytes())?))?;
     }
-    if let Some(p) = &args.calls_csv {
+    if let Some(p) = &plan.calls_csv {
         write_file(p, |w| Ok(write_calls(w, &batch.calls)?))?;
     }
-    if let Some(p) = &args.agents_csv {
+    if let Some(p) = &plan.agents_csv {
         write_file(p, |w| Ok(write_agents(w, &batch.agents)?))?;
     }
-    Ok(gates
+    Ok(plan
+        .gates
         .iter()
         .filter_map(|g| g.check(&batch.overview))
         .collect())

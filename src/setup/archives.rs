@@ -9,8 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::setup::{sha256_file, Package};
-use super::ModelError;
+use super::{sha256_file, Package};
+use crate::model::ModelError;
 
 /// Where an archive comes from.
 #[derive(Clone, Copy, Debug)]

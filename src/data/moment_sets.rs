@@ -23,7 +23,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use crate::transcript::{Channel, Conversation, Role, Turn};
+use super::chitchat::{chat, messages, senders, turns, Messages};
+use crate::transcript::Conversation;
 
 /// Ratings at or below this are "strongly negative" (as in the eval's AUC).
 pub const ANGRY_RATING: f32 = -2.0;
@@ -32,9 +33,6 @@ pub struct MomentSets {
     pub calm: Vec<Conversation>,
     pub angry: Vec<Conversation>,
 }
-
-/// One chit-chat conversation: (sender, text, epoch ms) per message.
-pub type Messages = Vec<(String, String, Option<i64>)>;
 
 /// What the sets read as one customer or agent turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,97 +43,11 @@ pub enum Unit {
     Message,
 }
 
-/// Every message of a conversation, in order.
-pub fn messages(conv: &Value) -> Messages {
-    blocks(conv).into_iter().flatten().collect()
-}
-
-/// The conversation's turns: each participant's consecutive messages joined
-/// one per line, timed by the first. A block whose messages name different
-/// senders (the dataset has none) stays split by message.
-pub fn turns(conv: &Value) -> Messages {
-    let mut out = Vec::new();
-    for block in blocks(conv) {
-        let Some((sender, _, ms)) = block.first().cloned() else {
-            continue;
-        };
-        if block.iter().any(|m| m.0 != sender) {
-            out.extend(block);
-            continue;
-        }
-        let text: Vec<&str> = block.iter().map(|m| m.1.as_str()).collect();
-        out.push((sender, text.join("\n"), ms));
-    }
-    out
-}
-
-fn blocks(conv: &Value) -> Vec<Messages> {
-    let mut out = Vec::new();
-    for block in conv["messages"].as_array().into_iter().flatten() {
-        let mut msgs = Vec::new();
-        for m in block.as_array().into_iter().flatten() {
-            let (Some(sender), Some(text)) = (m["sender"].as_str(), m["text"].as_str()) else {
-                continue;
-            };
-            let ms = m["timestamp"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|d| d.timestamp_millis());
-            msgs.push((sender.to_string(), text.to_string(), ms));
-        }
-        out.push(msgs);
-    }
-    out
-}
-
 fn units(conv: &Value, unit: Unit) -> Messages {
     match unit {
         Unit::Turn => turns(conv),
         Unit::Message => messages(conv),
     }
-}
-
-/// A chat with `customer` as the customer and the other participant as the agent.
-pub fn chat(id: String, msgs: &Messages, customer: &str) -> Conversation {
-    let first = msgs.iter().filter_map(|m| m.2).min();
-    Conversation {
-        id,
-        source: "chitchat-dataset".into(),
-        format: "chitchat".into(),
-        channel: Channel::Chat,
-        turns: msgs
-            .iter()
-            .map(|(sender, text, ms)| Turn {
-                speaker: if sender == customer {
-                    "customer"
-                } else {
-                    "agent"
-                }
-                .into(),
-                role: if sender == customer {
-                    Role::Customer
-                } else {
-                    Role::Agent
-                },
-                role_inferred: false,
-                start_ms: ms.zip(first).map(|(m, f)| (m - f).max(0) as u64),
-                end_ms: None,
-                wall_clock_ms: *ms,
-                text: text.clone(),
-            })
-            .collect(),
-        meta: Default::default(),
-    }
-}
-
-pub fn senders(msgs: &Messages) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (s, _, _) in msgs {
-        if !out.contains(s) {
-            out.push(s.clone());
-        }
-    }
-    out
 }
 
 /// Builds `calm_n` calm conversations (each in both orientations) and
@@ -235,6 +147,7 @@ pub fn truth_of(id: &str) -> Option<Truth> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcript::Role;
 
     /// 40 conversations of 16 turns, alternating senders; every third turn
     /// is two messages.

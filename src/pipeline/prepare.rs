@@ -1,5 +1,5 @@
-//! The last steps every command shares for one call: redact what will be
-//! written, analyse, and hand the records to the sink. The model has already
+//! The last steps every command that writes records shares for one call:
+//! redact what will be written, analyse, and hand the records to the sink. The model has already
 //! read the original text; from here on only the redacted copy is used, so
 //! evidence quotes never leak what the redaction removed.
 
@@ -8,7 +8,11 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::analysis::{analyse_call, summarise_call, CallAnalysis, CallSummary, Rules, TurnScore};
+use crate::analysis::batch::CallView;
+use crate::analysis::{
+    analyse_call, summarise_call, turn_scores, CallAnalysis, CallSummary, Rules, TurnScore,
+};
+use crate::engine::UnitScore;
 use crate::report::records::{call_record, turn_records};
 use crate::report::RecordSink;
 use crate::text::redact::redact_conversation;
@@ -24,6 +28,8 @@ pub fn load_rules(path: Option<&Path>) -> anyhow::Result<Rules> {
     Rules::from_toml(&text).with_context(|| format!("rules file {}", path.display()))
 }
 
+/// How scored calls become records: the rules to analyse with, whether to
+/// redact, and the model named in the call records.
 pub struct CallOutput<'a> {
     pub rules: &'a Rules,
     pub redact: bool,
@@ -40,6 +46,17 @@ pub struct PreparedCall {
     /// Place in the whole input and content fingerprint (see `CallRecord`).
     pub seq: Option<usize>,
     pub content_hash: Option<String>,
+}
+
+impl PreparedCall {
+    /// The call as the batch roll-up sees it.
+    pub fn view(&self) -> CallView<'_> {
+        CallView {
+            conv: &self.conv,
+            summary: &self.summary,
+            analysis: &self.analysis,
+        }
+    }
 }
 
 impl CallOutput<'_> {
@@ -59,6 +76,24 @@ impl CallOutput<'_> {
             seq: None,
             content_hash: None,
         }
+    }
+
+    /// [`CallOutput::prepare`] for calls scored together: `units` holds
+    /// every turn of `convs`, in order.
+    pub fn prepare_each(
+        &self,
+        convs: &[Conversation],
+        units: &[Option<UnitScore>],
+    ) -> Vec<PreparedCall> {
+        let mut at = 0;
+        convs
+            .iter()
+            .map(|c| {
+                let p = self.prepare(c, &turn_scores(&units[at..at + c.turns.len()]));
+                at += c.turns.len();
+                p
+            })
+            .collect()
     }
 
     pub fn write_prepared<W: Write>(

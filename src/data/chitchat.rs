@@ -1,0 +1,155 @@
+//! The chit-chat conversations (the `chitchat-dataset` package) in file
+//! order, as chats: the benchmark workload ("the first 20,000 messages") and
+//! the source of the moments test sets.
+
+use std::fmt;
+
+use anyhow::Context;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::setup;
+use crate::transcript::{Channel, Conversation, Role, Turn};
+
+/// Conversation id and its JSON, in the order the file lists them.
+pub struct OrderedConversations(pub Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for OrderedConversations {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OrderedConversations;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of conversations")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    out.push((k, v));
+                }
+                Ok(OrderedConversations(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Parses the dataset keeping the file's order.
+pub fn read_ordered(bytes: &[u8]) -> Result<OrderedConversations, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+/// One chit-chat conversation: (sender, text, epoch ms) per message.
+pub type Messages = Vec<(String, String, Option<i64>)>;
+
+/// Every message of a conversation, in order.
+pub fn messages(conv: &Value) -> Messages {
+    blocks(conv).into_iter().flatten().collect()
+}
+
+/// The conversation's turns: each participant's consecutive messages joined
+/// one per line, timed by the first. A block whose messages name different
+/// senders (the dataset has none) stays split by message.
+pub fn turns(conv: &Value) -> Messages {
+    let mut out = Vec::new();
+    for block in blocks(conv) {
+        let Some((sender, _, ms)) = block.first().cloned() else {
+            continue;
+        };
+        if block.iter().any(|m| m.0 != sender) {
+            out.extend(block);
+            continue;
+        }
+        let text: Vec<&str> = block.iter().map(|m| m.1.as_str()).collect();
+        out.push((sender, text.join("\n"), ms));
+    }
+    out
+}
+
+fn blocks(conv: &Value) -> Vec<Messages> {
+    let mut out = Vec::new();
+    for block in conv["messages"].as_array().into_iter().flatten() {
+        let mut msgs = Vec::new();
+        for m in block.as_array().into_iter().flatten() {
+            let (Some(sender), Some(text)) = (m["sender"].as_str(), m["text"].as_str()) else {
+                continue;
+            };
+            let ms = m["timestamp"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|d| d.timestamp_millis());
+            msgs.push((sender.to_string(), text.to_string(), ms));
+        }
+        out.push(msgs);
+    }
+    out
+}
+
+/// A chat with `customer` as the customer and the other participant as the agent.
+pub fn chat(id: String, msgs: &Messages, customer: &str) -> Conversation {
+    let first = msgs.iter().filter_map(|m| m.2).min();
+    Conversation {
+        id,
+        source: "chitchat-dataset".into(),
+        format: "chitchat".into(),
+        channel: Channel::Chat,
+        turns: msgs
+            .iter()
+            .map(|(sender, text, ms)| Turn {
+                speaker: if sender == customer {
+                    "customer"
+                } else {
+                    "agent"
+                }
+                .into(),
+                role: if sender == customer {
+                    Role::Customer
+                } else {
+                    Role::Agent
+                },
+                role_inferred: false,
+                start_ms: ms.zip(first).map(|(m, f)| (m - f).max(0) as u64),
+                end_ms: None,
+                wall_clock_ms: *ms,
+                text: text.clone(),
+            })
+            .collect(),
+        meta: Default::default(),
+    }
+}
+
+/// The participants, in the order they first speak.
+pub fn senders(msgs: &Messages) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (s, _, _) in msgs {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// The first `n` messages of the chit-chat conversations, whole
+/// conversations at a time, each a chat whose second speaker is the
+/// customer: `calltone bench`'s default workload.
+pub fn first_messages(n: usize) -> anyhow::Result<Vec<Conversation>> {
+    let dir = setup::ensure(&setup::CHITCHAT, &mut std::io::stderr())?;
+    let path = dir.join("dataset.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let all = read_ordered(&bytes).with_context(|| format!("{} is not JSON", path.display()))?;
+    let mut out = Vec::new();
+    let mut left = n;
+    for (id, conv) in &all.0 {
+        if left == 0 {
+            break;
+        }
+        let mut msgs = messages(conv);
+        msgs.truncate(left);
+        left -= msgs.len();
+        let who = senders(&msgs);
+        let customer = who.get(1).or(who.first()).cloned().unwrap_or_default();
+        out.push(chat(id.clone(), &msgs, &customer));
+    }
+    Ok(out)
+}
