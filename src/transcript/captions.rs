@@ -65,6 +65,28 @@ fn speaker_line(line: &str) -> Option<String> {
         .then(|| inner.trim().to_string())
 }
 
+/// `Ok` when `text` is WebVTT, else why not.
+pub fn looks_like_webvtt(text: &str) -> Result<(), String> {
+    if super::first_line(text).starts_with("WEBVTT") {
+        Ok(())
+    } else {
+        Err("does not start with WEBVTT".into())
+    }
+}
+
+/// `Ok` when `text` is SubRip (a numbered cue, then a `-->` timing line),
+/// else why not.
+pub fn looks_like_srt(text: &str) -> Result<(), String> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let index = lines.next().unwrap_or("");
+    let timing = lines.next().unwrap_or("");
+    if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) && timing.contains("-->") {
+        Ok(())
+    } else {
+        Err("no numbered cue with a `-->` timing line".into())
+    }
+}
+
 pub fn parse(
     text: &str,
     webvtt: bool,

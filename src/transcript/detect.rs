@@ -5,121 +5,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::roles::{assign_roles, role_from_label};
-use super::{
-    assemblyai, aws_transcribe, azure, captions, ccai, contact_lens, deepgram, genesys, google_stt,
-    intercom, jsonl, plain, twilio, whisper, zendesk, Channel, Conversation, ReadError, ReadLimits,
-    Role, RoleHints, Turn,
-};
-
-/// Recognises one JSON format from a parsed document.
-type Sniffer = fn(&serde_json::Value) -> bool;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// `Speaker: text` lines with optional `[hh:mm:ss]` stamps.
-    Plain,
-    /// One JSON turn per line.
-    Jsonl,
-    /// WebVTT captions (`<v Name>` voice spans).
-    Webvtt,
-    /// SubRip captions (`Name:` prefixes or `[speaker N]` lines).
-    Srt,
-    /// Amazon Transcribe standard output (speaker labels or channels).
-    AwsTranscribe,
-    /// Amazon Connect Contact Lens / Transcribe Call Analytics.
-    ContactLens,
-    /// Azure AI Speech batch transcription or real-time phrase list.
-    Azure,
-    /// Google Cloud Speech-to-Text response (speakerTag / channelTag).
-    GoogleStt,
-    /// Google Contact Center AI Insights conversation (`entries[]`).
-    Ccai,
-    /// Genesys Cloud speech-and-text analytics transcript.
-    Genesys,
-    /// Zendesk Chat transcript (`history[]`).
-    Zendesk,
-    /// Intercom conversation (HTML bodies).
-    Intercom,
-    /// Twilio Conversations message list.
-    Twilio,
-    /// Deepgram pre-recorded response (utterances, or words).
-    Deepgram,
-    /// AssemblyAI transcript (utterances, or words).
-    Assemblyai,
-    /// Whisper / WhisperX segments, OpenAI diarized_json.
-    Whisper,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Plain => "plain",
-            Format::Jsonl => "jsonl",
-            Format::Webvtt => "webvtt",
-            Format::Srt => "srt",
-            Format::AwsTranscribe => "aws-transcribe",
-            Format::ContactLens => "contact-lens",
-            Format::Azure => "azure",
-            Format::GoogleStt => "google-stt",
-            Format::Ccai => "ccai",
-            Format::Genesys => "genesys",
-            Format::Zendesk => "zendesk",
-            Format::Intercom => "intercom",
-            Format::Twilio => "twilio",
-            Format::Deepgram => "deepgram",
-            Format::Assemblyai => "assemblyai",
-            Format::Whisper => "whisper",
-        }
-    }
-
-    /// Detection order: whole-document JSON formats, then JSONL, captions, plain text.
-    pub const ALL: [Format; 16] = [
-        Format::Genesys,
-        Format::Zendesk,
-        Format::Intercom,
-        Format::Twilio,
-        Format::ContactLens,
-        Format::AwsTranscribe,
-        Format::Azure,
-        Format::GoogleStt,
-        Format::Ccai,
-        Format::Deepgram,
-        Format::Assemblyai,
-        Format::Whisper,
-        Format::Jsonl,
-        Format::Webvtt,
-        Format::Srt,
-        Format::Plain,
-    ];
-
-    /// For a format that is one JSON document: how to recognise it, and what
-    /// is missing when it is not recognised. `None` for line-based formats.
-    fn json_sniffer(self) -> Option<(Sniffer, &'static str)> {
-        Some(match self {
-            Format::ContactLens => (contact_lens::sniff, "no Transcript[] with ParticipantId"),
-            Format::AwsTranscribe => (
-                aws_transcribe::sniff,
-                "no results.items or results.channel_labels",
-            ),
-            Format::Azure => (azure::sniff, "no recognizedPhrases or NBest phrase list"),
-            Format::GoogleStt => (google_stt::sniff, "no results[].alternatives[]"),
-            Format::Ccai => (ccai::sniff, "no entries[] with text and role"),
-            Format::Genesys => (genesys::sniff, "no transcripts[].phrases[]"),
-            Format::Zendesk => (zendesk::sniff, "no history[] of chat messages"),
-            Format::Intercom => (intercom::sniff, "no conversation_parts with a source"),
-            Format::Twilio => (twilio::sniff, "no messages[] with author and date_created"),
-            Format::Deepgram => (deepgram::sniff, "no results.utterances or results.channels"),
-            Format::Assemblyai => (assemblyai::sniff, "no utterances/words with audio fields"),
-            Format::Whisper => (whisper::sniff, "no segments[] with start and text"),
-            Format::Plain | Format::Jsonl | Format::Webvtt | Format::Srt => return None,
-        })
-    }
-
-    fn whole_json(self) -> bool {
-        self.json_sniffer().is_some()
-    }
-}
+use super::formats::{Calls, ChannelRule, FormatRow, Reader, FORMATS};
+use super::roles::{agent_meta, assign_roles, role_from_label};
+use super::{azure, Channel, Conversation, Format, ReadError, ReadLimits, Role, RoleHints, Turn};
 
 fn err(path: &str, reason: impl Into<String>) -> ReadError {
     ReadError {
@@ -167,64 +55,38 @@ fn as_text<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, ReadError> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
-fn looks_like(format: Format, text: &str, json: Option<&serde_json::Value>) -> Result<(), String> {
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    let not_it = |what: &str| Err(what.to_string());
-    if let Some((sniff, missing)) = format.json_sniffer() {
-        return match json {
-            None => not_it("not a JSON document"),
+/// `Ok` when the document is `row`'s format, else why not.
+fn looks_like(row: &FormatRow, text: &str, json: Option<&serde_json::Value>) -> Result<(), String> {
+    match row.reader {
+        Reader::Json { sniff, missing, .. } => match json {
+            None => Err("not a JSON document".into()),
             Some(v) if sniff(v) => Ok(()),
-            Some(_) => not_it(missing),
-        };
+            Some(_) => Err(missing.into()),
+        },
+        Reader::Text { looks, .. } => looks(text, json),
     }
-    match format {
-        Format::Jsonl => {
-            let v: serde_json::Value = serde_json::from_str(first)
-                .map_err(|_| "the first line is not a JSON object".to_string())?;
-            match v.get("text") {
-                Some(_) => Ok(()),
-                None => Err("the first line has no \"text\" field".into()),
-            }
+}
+
+/// The first format (in the table's order) the document is, or why it is none.
+fn detect(
+    text: &str,
+    json: Option<&serde_json::Value>,
+    json_error: Option<&str>,
+) -> Result<&'static FormatRow, String> {
+    let mut why = Vec::new();
+    for row in &FORMATS {
+        match looks_like(row, text, json) {
+            Ok(()) => return Ok(row),
+            Err(reason) => why.push(format!("{}: {reason}", row.name)),
         }
-        Format::Webvtt => {
-            if first.starts_with("WEBVTT") {
-                Ok(())
-            } else {
-                not_it("does not start with WEBVTT")
-            }
-        }
-        Format::Srt => {
-            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-            let index = lines.next().unwrap_or("");
-            let timing = lines.next().unwrap_or("");
-            if !index.is_empty()
-                && index.bytes().all(|b| b.is_ascii_digit())
-                && timing.contains("-->")
-            {
-                Ok(())
-            } else {
-                not_it("no numbered cue with a `-->` timing line")
-            }
-        }
-        Format::Plain => {
-            // `[00:00:02] Agent: …` opens with a bracket too: only real JSON is refused.
-            if json.is_some()
-                || first.starts_with('{')
-                || (first.starts_with('[')
-                    && serde_json::from_str::<serde_json::Value>(first).is_ok())
-            {
-                not_it("it looks like JSON")
-            } else {
-                Ok(())
-            }
-        }
-        // JSON formats were answered by their sniffer above.
-        other => Err(format!("{} is read as a JSON document", other.name())),
     }
+    let invalid = json_error
+        .map(|e| format!("invalid JSON ({e}); "))
+        .unwrap_or_default();
+    Err(format!(
+        "{invalid}not a recognised transcript; tried {}",
+        why.join("; ")
+    ))
 }
 
 fn call_id_from_path(path: &str) -> String {
@@ -245,50 +107,16 @@ fn call_id_from_path(path: &str) -> String {
     name
 }
 
-/// Speaker labels that only say "a speaker" (spk_0, SPEAKER_01, ch_1, user 2,
-/// Agent) rather than name a person.
-fn is_generic_label(label: &str) -> bool {
-    let l = label.trim().to_ascii_lowercase();
-    let bare = [
-        "agent", "customer", "caller", "internal", "external", "unknown", "speaker", "admin",
-        "bot", "ivr", "system",
-    ];
-    bare.contains(&l.as_str())
-        || ["spk_", "ch_", "speaker", "channel", "user "]
-            .iter()
-            .any(|p| l.starts_with(p))
-        || l.chars()
-            .all(|c| c.is_ascii_digit() || c == '+' || c == '-')
-}
-
-/// `agent_name`: the agent's own name where the transcript gives one.
-fn agent_meta(turns: &[Turn]) -> std::collections::BTreeMap<String, String> {
-    let mut meta = std::collections::BTreeMap::new();
-    if let Some(t) = turns
-        .iter()
-        .find(|t| t.role == Role::Agent && !is_generic_label(&t.speaker))
-    {
-        meta.insert("agent_name".to_string(), t.speaker.clone());
-    }
-    meta
-}
-
-/// Voice, chat or unknown, from the format and what the turns' times say.
+/// Voice, chat or unknown, from the format's rule and what the turns' times say.
 pub fn channel_of(format: Format, turns: &[Turn]) -> Channel {
-    let timed_without_durations =
-        turns.iter().any(|t| t.start_ms.is_some()) && turns.iter().all(|t| t.end_ms.is_none());
-    if matches!(format, Format::Zendesk | Format::Intercom | Format::Twilio)
-        || (matches!(format, Format::ContactLens | Format::Ccai) && timed_without_durations)
-    {
-        return Channel::Chat;
-    }
-    if format.whole_json()
-        || matches!(format, Format::Webvtt | Format::Srt)
-        || turns.iter().any(|t| t.end_ms.is_some())
-    {
-        Channel::Voice
-    } else {
-        Channel::Unknown
+    let started = turns.iter().any(|t| t.start_ms.is_some());
+    let ended = turns.iter().any(|t| t.end_ms.is_some());
+    match format.row().channel {
+        ChannelRule::Chat => Channel::Chat,
+        ChannelRule::ChatWhenNoEndTimes if started && !ended => Channel::Chat,
+        ChannelRule::Voice | ChannelRule::ChatWhenNoEndTimes => Channel::Voice,
+        ChannelRule::FromTimes if ended => Channel::Voice,
+        ChannelRule::FromTimes => Channel::Unknown,
     }
 }
 
@@ -377,77 +205,26 @@ fn read_document(
             return read_many(path, items, forced, limits, hints);
         }
     }
-    let format = match forced {
-        Some(f) => f,
-        None => {
-            let mut why = Vec::new();
-            let mut found = None;
-            for f in Format::ALL {
-                match looks_like(f, text, json) {
-                    Ok(()) => {
-                        found = Some(f);
-                        break;
-                    }
-                    Err(reason) => why.push(format!("{}: {reason}", f.name())),
-                }
-            }
-            found.ok_or_else(|| {
-                let invalid = json_error
-                    .as_ref()
-                    .map(|e| format!("invalid JSON ({e}); "))
-                    .unwrap_or_default();
-                err(
-                    path,
-                    format!(
-                        "{invalid}not a recognised transcript; tried {}",
-                        why.join("; ")
-                    ),
-                )
-            })?
+    let row = match forced {
+        Some(f) => f.row(),
+        None => detect(text, json, json_error).map_err(|reason| err(path, reason))?,
+    };
+    let format = row.format;
+    let fail = |r: String| err(path, format!("{}: {r}", row.name));
+    let calls: Calls = match row.reader {
+        Reader::Json { read, .. } => {
+            let json =
+                json.ok_or_else(|| err(path, format!("{}: not a valid JSON document", row.name)))?;
+            read(json, limits).map_err(fail)?
         }
+        Reader::Text { read, .. } => read(text, limits).map_err(fail)?,
     };
-    let default_id = call_id_from_path(path);
-    let fail = |r: String| err(path, format!("{}: {r}", format.name()));
-    let need_json = || -> Result<&serde_json::Value, ReadError> {
-        json.ok_or_else(|| {
-            err(
-                path,
-                format!("{}: not a valid JSON document", format.name()),
-            )
-        })
-    };
-    let rule = limits.turn_join;
-    let single = |turns: Vec<Turn>| vec![(default_id.clone(), turns)];
     // The format's own conversation id, when it has one, names the call.
-    let identified = |(id, turns): (Option<String>, Vec<Turn>)| {
-        vec![(id.unwrap_or_else(|| default_id.clone()), turns)]
-    };
-    let calls: Vec<(String, Vec<Turn>)> = match format {
-        Format::Plain => single(plain::parse(text, limits.max_turn_bytes).map_err(fail)?),
-        Format::Jsonl => jsonl::parse(text, limits.max_turn_bytes)
-            .map_err(fail)?
-            .into_iter()
-            .map(|(id, turns)| (id.unwrap_or_else(|| default_id.clone()), turns))
-            .collect(),
-        Format::Webvtt => {
-            single(captions::parse(text, true, rule, limits.max_turn_bytes).map_err(fail)?)
-        }
-        Format::Srt => {
-            single(captions::parse(text, false, rule, limits.max_turn_bytes).map_err(fail)?)
-        }
-        Format::ContactLens => single(contact_lens::read(need_json()?).map_err(fail)?),
-        Format::AwsTranscribe => single(aws_transcribe::read(need_json()?, rule).map_err(fail)?),
-        Format::Azure => single(azure::read(need_json()?).map_err(fail)?),
-        Format::GoogleStt => single(google_stt::read(need_json()?, rule).map_err(fail)?),
-        Format::Ccai => single(ccai::read(need_json()?).map_err(fail)?),
-        Format::Genesys => identified(genesys::read(need_json()?).map_err(fail)?),
-        Format::Zendesk => identified(zendesk::read(need_json()?).map_err(fail)?),
-        Format::Intercom => identified(intercom::read(need_json()?).map_err(fail)?),
-        Format::Twilio => identified(twilio::read(need_json()?).map_err(fail)?),
-        Format::Deepgram => single(deepgram::read(need_json()?, rule).map_err(fail)?),
-        Format::Assemblyai => single(assemblyai::read(need_json()?, rule).map_err(fail)?),
-        Format::Whisper => single(whisper::read(need_json()?).map_err(fail)?),
-    };
+    let default_id = call_id_from_path(path);
+    let calls: Vec<(String, Vec<Turn>)> = calls
+        .into_iter()
+        .map(|(id, turns)| (id.unwrap_or_else(|| default_id.clone()), turns))
+        .collect();
     for (_, turns) in &calls {
         if let Some(t) = turns.iter().find(|t| t.text.len() > limits.max_turn_bytes) {
             return Err(err(

@@ -84,6 +84,17 @@ pub fn turn_from_json(
     Ok((call_id, turn))
 }
 
+/// `Ok` when `text` is JSONL turns (its first line a JSON object with a
+/// `"text"` field), else why not.
+pub fn looks_like(text: &str) -> Result<(), String> {
+    let v: Value = serde_json::from_str(super::first_line(text))
+        .map_err(|_| "the first line is not a JSON object".to_string())?;
+    match v.get("text") {
+        Some(_) => Ok(()),
+        None => Err("the first line has no \"text\" field".into()),
+    }
+}
+
 pub fn parse(text: &str, max_turn_bytes: usize) -> Result<Calls, String> {
     let mut calls: Calls = Vec::new();
     // Call id → its place in `calls` (a file of thousands of calls).

@@ -10,6 +10,7 @@ pub mod ccai;
 pub mod contact_lens;
 pub mod deepgram;
 pub mod detect;
+pub mod formats;
 pub mod genesys;
 pub mod google_stt;
 pub mod html;
@@ -31,7 +32,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use detect::{read_conversations, Format};
+pub use detect::read_conversations;
+pub use formats::Format;
+
+/// The first line of `text` with anything on it, trimmed: what most
+/// formats are recognised by.
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
 
 /// Who a speaker is in the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]

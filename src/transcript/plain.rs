@@ -42,6 +42,22 @@ fn take_speaker(line: &str) -> Option<(&str, &str)> {
     ok.then(|| (name, rest.trim()))
 }
 
+/// `Ok` unless `text` (or `json`, its parse when it is one JSON document)
+/// looks like JSON: plain text is the format of last resort, and a JSON file
+/// no reader knows must be refused, not read as speech.
+pub fn looks_like(text: &str, json: Option<&serde_json::Value>) -> Result<(), String> {
+    let first = super::first_line(text);
+    // `[00:00:02] Agent: …` opens with a bracket too: only real JSON is refused.
+    if json.is_some()
+        || first.starts_with('{')
+        || (first.starts_with('[') && serde_json::from_str::<serde_json::Value>(first).is_ok())
+    {
+        Err("it looks like JSON".into())
+    } else {
+        Ok(())
+    }
+}
+
 /// Parses the text of one transcript. `Err` explains what was wrong.
 pub fn parse(text: &str, max_turn_bytes: usize) -> Result<Vec<Turn>, String> {
     let mut turns: Vec<Turn> = Vec::new();

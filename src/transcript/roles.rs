@@ -167,6 +167,34 @@ pub fn assign_roles(turns: &mut [Turn], hints: &RoleHints) {
     }
 }
 
+/// Speaker labels that only say "a speaker" (spk_0, SPEAKER_01, ch_1, user 2,
+/// Agent) rather than name a person.
+fn is_generic_label(label: &str) -> bool {
+    let l = label.trim().to_ascii_lowercase();
+    let bare = [
+        "agent", "customer", "caller", "internal", "external", "unknown", "speaker", "admin",
+        "bot", "ivr", "system",
+    ];
+    bare.contains(&l.as_str())
+        || ["spk_", "ch_", "speaker", "channel", "user "]
+            .iter()
+            .any(|p| l.starts_with(p))
+        || l.chars()
+            .all(|c| c.is_ascii_digit() || c == '+' || c == '-')
+}
+
+/// `agent_name`: the agent's own name where the transcript gives one.
+pub fn agent_meta(turns: &[Turn]) -> std::collections::BTreeMap<String, String> {
+    let mut meta = std::collections::BTreeMap::new();
+    if let Some(t) = turns
+        .iter()
+        .find(|t| t.role == Role::Agent && !is_generic_label(&t.speaker))
+    {
+        meta.insert("agent_name".to_string(), t.speaker.clone());
+    }
+    meta
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
