@@ -1,7 +1,7 @@
 //! Rules files on hand-built calls: every condition kind, windows, scales,
 //! the combinators, settings overrides, and errors that name the category.
 
-use calltone::analysis::{analyse_call, Rules, Severity, TurnScore};
+use calltone::analysis::{analyse_call, Cue, Rules, Severity, TurnScore};
 use calltone::model::Polarity;
 use calltone::transcript::{Channel, Role, Turn};
 
@@ -228,9 +228,9 @@ fn settings_in_the_rules_file_change_the_moments() {
     assert_eq!(default.moments.len(), 1);
     let m = &default.moments[0];
     assert!(m.severity >= Severity::Frustrated, "{m:?}");
-    assert!(m.evidence.iter().any(|e| e.cue == "repeat_contact"));
-    assert!(m.evidence.iter().any(|e| e.cue == "escalation"));
-    assert!(m.evidence.iter().any(|e| e.cue == "interrupts_agent"));
+    assert!(m.evidence.iter().any(|e| e.cue == Cue::RepeatContact));
+    assert!(m.evidence.iter().any(|e| e.cue == Cue::Escalation));
+    assert!(m.evidence.iter().any(|e| e.cue == Cue::InterruptsAgent));
     assert_eq!(m.recovered, Some(true));
     let strict = Rules::from_toml("[moments]\nopen_at = 1.01\n").unwrap();
     assert!(analyse_call(&turns, &scores, Channel::Voice, &strict)

@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cues::Cue;
 use super::lexical_cues::{lexical_cues, CueKind};
 use super::settings::{MomentSettings, TimingSettings};
 use super::timing::TurnTiming;
@@ -29,9 +30,7 @@ use super::turn_score::TurnScore;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub turn: usize,
-    /// `negative`, `intensity`, `trend`, a lexical cue name, or a timing cue
-    /// (`interrupts_agent`, `speech_rate_jump`, `silence_after_agent`).
-    pub cue: String,
+    pub cue: Cue,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,13 +122,13 @@ pub fn turn_anger(
     let mut evidence = vec![
         Evidence {
             turn: t.turn,
-            cue: "negative".into(),
+            cue: Cue::Negative,
             quote: Some(quote_of(t.text)),
             value: Some(s.negative),
         },
         Evidence {
             turn: t.turn,
-            cue: "intensity".into(),
+            cue: Cue::Intensity,
             quote: None,
             value: Some(s.intensity),
         },
@@ -141,7 +140,7 @@ pub fn turn_anger(
         };
         evidence.push(Evidence {
             turn: t.turn,
-            cue: c.cue.into(),
+            cue: c.cue,
             quote: Some(c.quote.clone()),
             value: None,
         });
@@ -155,7 +154,7 @@ pub fn turn_anger(
             anger += m.trend_weight;
             evidence.push(Evidence {
                 turn: t.turn,
-                cue: "trend".into(),
+                cue: Cue::Trend,
                 quote: None,
                 value: Some(trend),
             });
@@ -165,7 +164,7 @@ pub fn turn_anger(
         anger += m.timing_weight;
         evidence.push(Evidence {
             turn: t.turn,
-            cue: "interrupts_agent".into(),
+            cue: Cue::InterruptsAgent,
             quote: None,
             value: Some(t.timing.overlap_ms as f32),
         });
@@ -175,7 +174,7 @@ pub fn turn_anger(
             anger += m.timing_weight;
             evidence.push(Evidence {
                 turn: t.turn,
-                cue: "speech_rate_jump".into(),
+                cue: Cue::SpeechRateJump,
                 quote: None,
                 value: Some(wpm / median),
             });
@@ -186,7 +185,7 @@ pub fn turn_anger(
         anger += 0.5 * m.timing_weight;
         evidence.push(Evidence {
             turn: t.turn,
-            cue: "silence_after_agent".into(),
+            cue: Cue::SilenceAfterAgent,
             quote: None,
             value: Some(ms as f32),
         });
@@ -298,7 +297,7 @@ mod tests {
         assert!(demand
             .evidence
             .iter()
-            .any(|e| e.cue == "demand" && e.quote.as_deref() == Some("fix this now")));
+            .any(|e| e.cue == Cue::Demand && e.quote.as_deref() == Some("fix this now")));
     }
 
     #[test]
@@ -323,10 +322,10 @@ mod tests {
         };
         let m = MomentSettings::default();
         let a = turn_anger(&t, &[0.6, 0.1], None, &m, &TimingSettings::default());
-        let trend = a.evidence.iter().find(|e| e.cue == "trend").unwrap();
+        let trend = a.evidence.iter().find(|e| e.cue == Cue::Trend).unwrap();
         assert!((trend.value.unwrap() + 0.6).abs() < 1e-5);
         let flat = turn_anger(&t, &[-0.6, -0.6], None, &m, &TimingSettings::default());
-        assert!(flat.evidence.iter().all(|e| e.cue != "trend"));
+        assert!(flat.evidence.iter().all(|e| e.cue != Cue::Trend));
         assert!((a.anger - flat.anger - m.trend_weight).abs() < 1e-5);
     }
 

@@ -32,12 +32,7 @@ impl CallView<'_> {
     }
 
     pub fn worst(&self) -> Severity {
-        self.analysis
-            .moments
-            .iter()
-            .map(|m| m.severity)
-            .max()
-            .unwrap_or(Severity::Calm)
+        Severity::worst_of(&self.analysis.moments)
     }
 
     /// When the call started (epoch ms), where the transcript says.

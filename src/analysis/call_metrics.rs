@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::timing::{is_timed_voice, TurnTiming};
 use super::turn_score::TurnScore;
-use crate::transcript::{Channel, Role, Turn};
+use crate::transcript::{CallSpan, Channel, Role, Turn};
 
 /// A turn scoring at or below this counts towards a negative run.
 pub const NEGATIVE_AT: f32 = -0.25;
@@ -76,7 +76,8 @@ pub struct Interruption {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CallMetrics {
-    /// From the first turn's start to the last turn's end.
+    /// From the first turn's start to the last turn's end: the same as the
+    /// call record's `duration_ms` (`CallSpan::duration_ms`).
     pub duration_ms: Option<u64>,
     /// Time with someone talking, and silences of at least the silence setting.
     pub talk_ms: Option<u64>,
@@ -94,10 +95,8 @@ fn mean(xs: &[f32]) -> Option<f32> {
 /// Which quarter of the call each turn falls in.
 fn quarters(turns: &[Turn], timed: bool) -> Vec<usize> {
     let n = turns.len().max(1);
-    let (first, last) = (
-        turns.iter().filter_map(|t| t.start_ms).min(),
-        turns.iter().filter_map(|t| t.end_ms.or(t.start_ms)).max(),
-    );
+    let span = CallSpan::of(turns);
+    let (first, last) = (span.first_ms, span.last_ms);
     turns
         .iter()
         .enumerate()
@@ -225,9 +224,7 @@ pub fn call_metrics(
         })
         .collect();
 
-    let first = turns.iter().filter_map(|t| t.start_ms).min();
-    let last = turns.iter().filter_map(|t| t.end_ms.or(t.start_ms)).max();
-    let duration_ms = first.zip(last).map(|(a, b)| b.saturating_sub(a));
+    let duration_ms = CallSpan::of(turns).duration_ms();
     let (talk_ms, non_talk_ms, silences, longest) = if timed {
         // Union of talk intervals; the gaps are silences when long enough.
         let mut spans: Vec<(u64, u64)> = turns

@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::cues::Cue;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CueKind {
@@ -24,31 +26,35 @@ pub enum CueKind {
 /// One cue found in a turn, with the words that triggered it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LexicalCue {
-    pub cue: &'static str,
+    pub cue: Cue,
     pub kind: CueKind,
     pub quote: String,
 }
 
 struct CuePattern {
-    name: &'static str,
+    cue: Cue,
     kind: CueKind,
     re: Regex,
 }
 
-fn pattern(name: &'static str, kind: CueKind, re: &str) -> CuePattern {
+fn pattern(cue: Cue, kind: CueKind, re: &str) -> CuePattern {
     CuePattern {
-        name,
+        cue,
         kind,
-        re: Regex::new(&format!("(?i){re}")).unwrap_or_else(|e| panic!("cue {name}: {e}")),
+        re: Regex::new(&format!("(?i){re}")).unwrap_or_else(|e| panic!("cue {cue}: {e}")),
     }
 }
 
 static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
     use CueKind::*;
     vec![
-        pattern("exclamation", Intensifier, r"!{2,}|\?+!+[?!]*|!+\?+[?!]*"),
         pattern(
-            "profanity",
+            Cue::Exclamation,
+            Intensifier,
+            r"!{2,}|\?+!+[?!]*|!+\?+[?!]*",
+        ),
+        pattern(
+            Cue::Profanity,
             Intensifier,
             concat!(
                 r"\b(?:f+u+c+k\w*|shit\w*|bullshit|crap(?:py)?|damn(?:ed|it)?|goddamn\w*|",
@@ -57,7 +63,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "repeat_contact",
+            Cue::RepeatContact,
             Intent,
             concat!(
                 r"\b(?:second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th)) time\s+(?:that\s+)?",
@@ -70,7 +76,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "already_told",
+            Cue::AlreadyTold,
             Intent,
             concat!(
                 r"\bi(?:'ve| have)? (?:already|just) (?:told|said|explained|gave|given|sent)\b",
@@ -81,7 +87,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "escalation",
+            Cue::Escalation,
             Intent,
             concat!(
                 r"\b(?:speak|talk|get me|put me through|transfer me) (?:to|with)? ?(?:a |an |your |the |someone'?s? )?",
@@ -90,7 +96,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "cancel",
+            Cue::Cancel,
             Intent,
             concat!(
                 r"\b(?:cancel|close|terminate|shut down|end) (?:my|the|this|our) ",
@@ -99,7 +105,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "churn_threat",
+            Cue::ChurnThreat,
             Intent,
             concat!(
                 r"\b(?:switch(?:ing)?|go(?:ing)?|mov(?:e|ing)|tak(?:e|ing) my (?:business|money)) (?:to|over to) (?:a |another|your |the )?(?:competitor|competition|another|someone else|elsewhere)\b",
@@ -112,7 +118,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "sarcasm",
+            Cue::Sarcasm,
             Intensifier,
             concat!(
                 r"\boh,? (?:great|wonderful|perfect|fantastic|brilliant|lovely|terrific)\b",
@@ -124,7 +130,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "demand",
+            Cue::Demand,
             Intent,
             concat!(
                 r"\b(?:fix|sort|solve|refund|handle|deal with) (?:this|it|that|my \w+)(?: out)? (?:right )?(?:now|today|immediately)\b",
@@ -133,7 +139,7 @@ static PATTERNS: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
             ),
         ),
         pattern(
-            "strong_words",
+            Cue::StrongWords,
             Intensifier,
             concat!(
                 r"\b(?:unacceptable|ridiculous|outrageous|absurd|disgraceful|a disgrace|incompetent|pathetic|useless|appalling)\b",
@@ -201,7 +207,7 @@ pub fn lexical_cues(text: &str) -> Vec<LexicalCue> {
     let mut cues = Vec::new();
     if let Some(quote) = shouting(text) {
         cues.push(LexicalCue {
-            cue: "shouting",
+            cue: Cue::Shouting,
             kind: CueKind::Intensifier,
             quote,
         });
@@ -209,7 +215,7 @@ pub fn lexical_cues(text: &str) -> Vec<LexicalCue> {
     for p in PATTERNS.iter() {
         if let Some(m) = p.re.find(text) {
             cues.push(LexicalCue {
-                cue: p.name,
+                cue: p.cue,
                 kind: p.kind,
                 quote: m.as_str().to_string(),
             });
@@ -223,7 +229,7 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<&'static str> {
-        lexical_cues(text).iter().map(|c| c.cue).collect()
+        lexical_cues(text).iter().map(|c| c.cue.as_str()).collect()
     }
 
     #[test]
@@ -290,7 +296,7 @@ mod tests {
         ];
         for (text, cue, quote) in cases {
             let found = lexical_cues(text);
-            let hit = found.iter().find(|c| c.cue == *cue);
+            let hit = found.iter().find(|c| c.cue.as_str() == *cue);
             assert!(hit.is_some(), "{cue} not found in {text:?}: {found:?}");
             assert_eq!(hit.unwrap().quote, *quote, "{text}");
         }

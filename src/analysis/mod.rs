@@ -7,6 +7,7 @@ pub mod batch;
 pub mod call_analysis;
 pub mod call_metrics;
 pub mod call_summary;
+pub mod cues;
 pub mod gates;
 pub mod lexical_cues;
 pub mod live;
@@ -19,6 +20,7 @@ pub mod turn_score;
 
 pub use call_analysis::{analyse_call, CallAnalysis};
 pub use call_summary::{summarise_call, CallSummary, RoleSentiment};
+pub use cues::Cue;
 pub use moments::{Moment, Severity};
 pub use rules::{CategoryMatch, Rules, RulesError};
 pub use settings::{MomentSettings, TimingSettings};

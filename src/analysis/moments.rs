@@ -49,6 +49,15 @@ impl Severity {
         }
     }
 
+    /// The worst severity among `moments`; calm when there are none.
+    pub fn worst_of(moments: &[Moment]) -> Severity {
+        moments
+            .iter()
+            .map(|m| m.severity)
+            .max()
+            .unwrap_or(Severity::Calm)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Calm => "calm",

@@ -27,7 +27,7 @@ use super::call_metrics::CallMetrics;
 use super::moments::{Moment, Severity};
 use super::settings::{MomentSettings, TimingSettings};
 use super::turn_score::TurnScore;
-use crate::transcript::{Role, Turn};
+use crate::transcript::{CallSpan, Role, Turn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
@@ -413,12 +413,8 @@ impl CallFacts<'_> {
         let of_role: Vec<usize> = (0..self.turns.len())
             .filter(|&i| role.is_none_or(|r| self.turns[i].role == r))
             .collect();
-        let call_start = self.turns.iter().filter_map(|t| t.start_ms).min();
-        let call_end = self
-            .turns
-            .iter()
-            .filter_map(|t| t.end_ms.or(t.start_ms))
-            .max();
+        let span = CallSpan::of(self.turns);
+        let (call_start, call_end) = (span.first_ms, span.last_ms);
         match *w {
             Window::Whole => of_role,
             Window::FirstTurns(n) => of_role.into_iter().take(n).collect(),

@@ -133,11 +133,7 @@ pub fn measure<'a>(calls: impl IntoIterator<Item = MeasuredCall<'a>>) -> MomentB
                     turn_anger.push(f64::from(*a));
                     turn_inserted.push(true);
                 }
-                let worst = moments
-                    .iter()
-                    .map(|m| m.severity)
-                    .max()
-                    .unwrap_or(Severity::Calm);
+                let worst = Severity::worst_of(moments);
                 bar.angry_worst_severity[worst as usize] += 1;
                 let customer_index = |turn: usize| {
                     // Ids come from saved files: a turn past the call's end counts all of it.

@@ -168,7 +168,7 @@ fn timeline(c: &CallTimeline) -> TimelineView {
             let evidence: Vec<String> = m
                 .evidence
                 .iter()
-                .filter(|e| e.cue != "intensity" && e.cue != "negative")
+                .filter(|e| !e.cue.is_model_reading())
                 .map(|e| match &e.quote {
                     Some(q) => format!("turn {}: {} “{}”", e.turn, e.cue, short(q, 80)),
                     None => format!("turn {}: {} {:.2}", e.turn, e.cue, e.value.unwrap_or(0.0)),
@@ -205,13 +205,7 @@ fn timeline(c: &CallTimeline) -> TimelineView {
             recovered: m.recovered == Some(true),
         })
         .collect();
-    let worst = c
-        .analysis
-        .moments
-        .iter()
-        .map(|m| m.severity)
-        .max()
-        .unwrap_or(Severity::Calm);
+    let worst = Severity::worst_of(&c.analysis.moments);
     TimelineView {
         call_id: c.conv.id.clone(),
         agent: c.agent.clone(),

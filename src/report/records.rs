@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::call_metrics::CallMetrics;
 use crate::analysis::{CallAnalysis, CallSummary, CategoryMatch, Moment, RoleSentiment, TurnScore};
 use crate::model::Polarity;
-use crate::transcript::{Channel, Conversation, Role};
+use crate::transcript::{CallSpan, Channel, Conversation, Role};
 
 pub const SCHEMA: &str = "calltone/2";
 
@@ -105,6 +105,8 @@ pub struct CallRecord {
     pub model: String,
     pub turns: usize,
     pub scored_turns: usize,
+    /// From the first turn's start to the end of the last words (ms); absent
+    /// when the transcript has no times. The same in `metrics`.
     pub duration_ms: Option<u64>,
     pub roles_inferred: bool,
     /// The agent's name where the transcript gives one.
@@ -174,11 +176,7 @@ pub fn call_record(
     analysis: &CallAnalysis,
     model: &str,
 ) -> CallRecord {
-    let duration_ms = conv
-        .turns
-        .iter()
-        .filter_map(|t| t.end_ms.or(t.start_ms))
-        .max();
+    let duration_ms = CallSpan::of(&conv.turns).duration_ms();
     CallRecord {
         kind: "call".into(),
         schema: SCHEMA.into(),

@@ -44,6 +44,36 @@ fn first_line(text: &str) -> &str {
         .trim()
 }
 
+/// Where a call's turns lie on its transcript's clock: worked out here
+/// once, for the call record, the metrics, the quarters and rule windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallSpan {
+    /// The first turn's start.
+    pub first_ms: Option<u64>,
+    /// When the last words end: the latest turn end (a turn's start where
+    /// it has no end).
+    pub last_ms: Option<u64>,
+}
+
+impl CallSpan {
+    pub fn of(turns: &[Turn]) -> Self {
+        Self {
+            first_ms: turns.iter().filter_map(|t| t.start_ms).min(),
+            last_ms: turns.iter().filter_map(|t| t.end_ms.or(t.start_ms)).max(),
+        }
+    }
+
+    /// The call's duration, the one meaning of `duration_ms` in every
+    /// record: from the first turn's start to the end of the last words.
+    /// Not from 0: a transcript's clock may start anywhere (an epoch-based
+    /// export, a clip of a longer recording), so only the span is sure.
+    pub fn duration_ms(self) -> Option<u64> {
+        self.first_ms
+            .zip(self.last_ms)
+            .map(|(a, b)| b.saturating_sub(a))
+    }
+}
+
 /// Who a speaker is in the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
