@@ -9,7 +9,8 @@ use common::cli::assert_success;
 
 use assert_cmd::Command;
 use calltone::analysis::{analyse_call, turn_scores, Rules};
-use calltone::data::moment_sets::{build_sets, Unit, ANGRY_RATING};
+use calltone::data::moment_sets::{build_sets, SetSpec, Unit, ANGRY_RATING};
+use calltone::data::parts::Part;
 use calltone::data::vader::vader_dev;
 use calltone::engine::{ScoreOptions, Scorer};
 use calltone::eval::moment_bar::{measure, MeasuredCall};
@@ -107,7 +108,14 @@ fn a_sample_of_the_moment_sets_stays_where_it_was_measured() {
         .filter(|e| e.rating.is_some_and(|r| r <= ANGRY_RATING))
         .map(|e| e.text)
         .collect();
-    let sets = build_sets(&chitchat, &negatives, 40, 40, 20261202, Unit::Turn).unwrap();
+    let spec = SetSpec {
+        calm: 40,
+        angry: 40,
+        seed: 20261202,
+        unit: Unit::Turn,
+        part: Part::Test,
+    };
+    let sets = build_sets(&chitchat, &negatives, &spec).unwrap();
     let convs: Vec<_> = sets.calm.into_iter().chain(sets.angry).collect();
 
     let model = SentimentModel::load(&ModelSource::Default, DType::F32, &Device::Cpu).unwrap();

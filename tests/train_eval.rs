@@ -220,14 +220,19 @@ fn eval_dev_measures_the_committed_model_where_the_readme_says() {
         .unwrap();
     assert_success(&out);
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["examples"], 3954);
-    assert_eq!(r["binary_examples"], 3200);
-    // The README's numbers (0.922 / 0.938), with room for float differences
-    // across CPUs (a few items) but not for a worse model.
+    // 3,954 dev texts less the 48 that are training texts up to case,
+    // punctuation and stretched letters (named on standard error).
+    assert_eq!(r["examples"], 3906);
+    assert_eq!(r["binary_examples"], 3153);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("48 more left out as near-duplicates"), "{stderr}");
+    // The README's numbers (fp32 0.921 / 0.931; `auto` runs int8 where the CPU
+    // has VNNI: 0.919 / 0.931), with room for float differences across CPUs
+    // (a few items) but not for a worse model.
     let binary = r["binary_accuracy"].as_f64().unwrap();
     let auc = r["strong_negative_auc"].as_f64().unwrap();
-    assert!(binary > 0.919, "binary accuracy {binary}");
-    assert!(auc > 0.936, "strong-negative AUC {auc}");
+    assert!(binary > 0.917, "binary accuracy {binary}");
+    assert!(auc > 0.929, "strong-negative AUC {auc}");
     // The parts add up to the whole, and each is measured on its own.
     let parts = r["by_source"].as_object().unwrap();
     let names: Vec<&str> = parts.keys().map(|k| k.as_str()).collect();

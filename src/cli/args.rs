@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::data::moment_sets::Unit;
+use crate::data::parts::Part;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -255,6 +256,11 @@ pub struct EvalArgs {
     /// message on its own.
     #[arg(long, value_enum, default_value_t = Unit::Turn, requires = "moments")]
     pub unit: Unit,
+    /// With --moments: which part of the data to build from. `test` (what the README
+    /// reports) is never used to choose settings; choose them on `tuning`. The parts share
+    /// no conversation and no angry sentence (not even a near-duplicate one).
+    #[arg(long, value_enum, default_value_t = Part::Test, requires = "moments")]
+    pub part: Part,
     /// With --moments: measure saved results (from --save-results) instead of scoring again.
     #[arg(long, value_name = "FILE", requires = "moments")]
     pub results: Option<PathBuf>,

@@ -26,6 +26,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         Some(p) => (read_labelled(p)?, Vec::new()),
         None => {
             let split = vader_split(&setup::ensure_vader(&mut std::io::stderr())?)?;
+            crate::say!(
+                "calltone: dev split: {} texts; {} more left out as near-duplicates of training \
+                 texts (same words up to case, punctuation and stretched letters)",
+                split.dev.len(),
+                split.dropped_near_duplicates
+            );
             (split.dev, split.dev_sources)
         }
     };

@@ -8,7 +8,7 @@ use anyhow::Context;
 use super::args::EvalArgs;
 use super::plans;
 use crate::analysis::{analyse_call, turn_scores, TurnScore};
-use crate::data::moment_sets::{build_sets, ANGRY_RATING};
+use crate::data::moment_sets::{build_sets, SetSpec, ANGRY_RATING};
 use crate::data::vader::vader_dev;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::eval::moment_bar::{measure, MeasuredCall, MomentBar};
@@ -41,10 +41,14 @@ fn score_sets(args: &EvalArgs) -> anyhow::Result<ScoredSets> {
         .filter(|e| e.rating.is_some_and(|r| r <= ANGRY_RATING))
         .map(|e| e.text)
         .collect();
-    let sets = build_sets(
-        &chitchat, &negatives, args.calm, args.angry, args.seed, args.unit,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let spec = SetSpec {
+        calm: args.calm,
+        angry: args.angry,
+        seed: args.seed,
+        unit: args.unit,
+        part: args.part,
+    };
+    let sets = build_sets(&chitchat, &negatives, &spec).map_err(anyhow::Error::msg)?;
     let convs: Vec<Conversation> = sets.calm.into_iter().chain(sets.angry).collect();
 
     let model = load_model(&plans::model_choice(&args.model))?;

@@ -8,6 +8,8 @@
 pub mod chitchat;
 pub mod labelled;
 pub mod moment_sets;
+pub mod near_duplicates;
+pub mod parts;
 pub mod rotten_tomatoes;
 pub mod vader;
 

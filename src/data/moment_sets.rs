@@ -24,6 +24,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use super::chitchat::{chat, messages, senders, turns, Messages};
+use super::parts::Part;
 use crate::transcript::Conversation;
 
 /// Ratings at or below this are "strongly negative" (as in the eval's AUC).
@@ -50,23 +51,48 @@ fn units(conv: &Value, unit: Unit) -> Messages {
     }
 }
 
-/// Builds `calm_n` calm conversations (each in both orientations) and
-/// `angry_n` angry ones of `unit` turns, deterministically from `seed`.
+/// What to build: how many conversations, from which part, drawn how.
+#[derive(Debug, Clone, Copy)]
+pub struct SetSpec {
+    /// Calm conversations (each read in both orientations).
+    pub calm: usize,
+    pub angry: usize,
+    pub seed: u64,
+    pub unit: Unit,
+    /// Only this part's conversations and angry sentences are used.
+    pub part: Part,
+}
+
+/// Builds the calm and angry sets of `spec`, deterministically from its seed.
 pub fn build_sets(
     chitchat: &Value,
     negatives: &[String],
-    calm_n: usize,
-    angry_n: usize,
-    seed: u64,
-    unit: Unit,
+    spec: &SetSpec,
 ) -> Result<MomentSets, String> {
+    let SetSpec {
+        calm: calm_n,
+        angry: angry_n,
+        seed,
+        unit,
+        part,
+    } = *spec;
     let obj = chitchat
         .as_object()
         .ok_or("the chit-chat data is not a JSON object of conversations")?;
+    let negatives: Vec<&String> = negatives
+        .iter()
+        .filter(|s| Part::of_sentence(s) == part)
+        .collect();
     if negatives.is_empty() {
-        return Err("no strongly negative sentences to build angry conversations from".into());
+        return Err(format!(
+            "no strongly negative sentences in the {} part to build angry conversations from",
+            part.name()
+        ));
     }
-    let mut ids: Vec<&String> = obj.keys().collect();
+    let mut ids: Vec<&String> = obj
+        .keys()
+        .filter(|id| Part::of_conversation(id) == part)
+        .collect();
     ids.sort();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     ids.shuffle(&mut rng);
@@ -87,7 +113,7 @@ pub fn build_sets(
         calm.push(chat(format!("calm/{id}/b"), &msgs, &who[0]));
     }
 
-    let mut pool: Vec<&String> = negatives.iter().collect();
+    let mut pool = negatives;
     pool.shuffle(&mut rng);
     let mut next_negative = pool.iter().cycle();
     let mut angry = Vec::new();
@@ -192,8 +218,50 @@ mod tests {
 
     #[test]
     fn sets_are_disjoint_deterministic_and_carry_their_truth() {
-        let neg = vec!["awful".to_string(), "terrible".to_string()];
-        let s = build_sets(&data(), &neg, 5, 6, 7, Unit::Turn).unwrap();
+        let neg: Vec<String> = [
+            "awful",
+            "terrible",
+            "the worst",
+            "disgusting",
+            "never again",
+            "rubbish",
+        ]
+        .map(String::from)
+        .to_vec();
+        let spec = |part, unit| SetSpec {
+            calm: 5,
+            angry: 6,
+            seed: 7,
+            unit,
+            part,
+        };
+        let s = build_sets(&data(), &neg, &spec(Part::Test, Unit::Turn)).unwrap();
+        // The tuning part shares no conversation and no angry sentence with it.
+        let tuning = build_sets(&data(), &neg, &spec(Part::Tuning, Unit::Turn)).unwrap();
+        let conversation = |id: &str| id.split('/').nth(1).unwrap().to_string();
+        let test_convs: Vec<String> = s
+            .calm
+            .iter()
+            .chain(&s.angry)
+            .map(|c| conversation(&c.id))
+            .collect();
+        assert!(tuning
+            .calm
+            .iter()
+            .chain(&tuning.angry)
+            .all(|c| !test_convs.contains(&conversation(&c.id))));
+        let sentences = |sets: &MomentSets| -> Vec<String> {
+            sets.angry
+                .iter()
+                .flat_map(|c| c.turns.iter().map(|t| t.text.clone()))
+                .filter(|t| neg.contains(t))
+                .collect()
+        };
+        let test_sentences = sentences(&s);
+        assert!(!test_sentences.is_empty());
+        assert!(sentences(&tuning)
+            .iter()
+            .all(|t| !test_sentences.contains(t)));
         assert_eq!((s.calm.len(), s.angry.len()), (10, 6));
         let calm_ids: Vec<String> = s
             .calm
@@ -217,7 +285,7 @@ mod tests {
             assert!((3..=5).contains(&replaced.len()));
             assert!(replaced.iter().all(|&i| a.turns[i].role == Role::Customer));
         }
-        let again = build_sets(&data(), &neg, 5, 6, 7, Unit::Turn).unwrap();
+        let again = build_sets(&data(), &neg, &spec(Part::Test, Unit::Turn)).unwrap();
         assert_eq!(again.angry[0].id, s.angry[0].id);
         // Both orientations of a calm conversation.
         assert_eq!(s.calm[0].turns[0].role, Role::Agent);
@@ -225,7 +293,7 @@ mod tests {
         assert_eq!(s.calm[0].turns[1].start_ms, Some(60_000));
         assert_eq!(s.calm[0].turns.len(), 16);
         // Read by message, the same conversations have more, shorter turns.
-        let by_message = build_sets(&data(), &neg, 5, 6, 7, Unit::Message).unwrap();
+        let by_message = build_sets(&data(), &neg, &spec(Part::Test, Unit::Message)).unwrap();
         assert_eq!(by_message.calm[0].turns.len(), 22);
         assert!(by_message.calm[0]
             .turns

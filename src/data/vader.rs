@@ -1,12 +1,14 @@
 //! The default training data: VADER's human-rated sentences (tweets, Amazon
 //! and movie review snippets, NYT editorial snippets; mean of ≥ 20 ratings on
 //! -4..+4). The dev split, never trained on, is the second half by id order of
-//! the tweets and the Amazon snippets.
+//! the tweets and the Amazon snippets, less any item that is a training text
+//! up to case, punctuation and stretched letters.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::labelled::{polarity_of_rating, Example, NEUTRAL_BAND};
+use super::near_duplicates::near_duplicate_key;
 use super::CorpusError;
 
 /// One VADER ground-truth row, with its id as a sortable key.
@@ -146,6 +148,9 @@ fn parse_id(id: &str) -> Vec<u64> {
 pub struct Split {
     pub train: Vec<Example>,
     pub dev: Vec<Example>,
+    /// Dev items left out because a training item is the same text up to
+    /// case, punctuation and stretched letters (`near_duplicates`).
+    pub dropped_near_duplicates: usize,
     /// Which file each stretch of `dev` came from (`tweets`, `amazonReviewSnippets`).
     pub dev_sources: Vec<(&'static str, std::ops::Range<usize>)>,
 }
@@ -153,8 +158,7 @@ pub struct Split {
 /// Train on everything but the dev halves.
 pub fn vader_split(dir: &Path) -> Result<Split, CorpusError> {
     let mut train = Vec::new();
-    let mut dev = Vec::new();
-    let mut dev_sources = Vec::new();
+    let mut dev_halves = Vec::new();
     for (name, has_dev) in [
         ("tweets", true),
         ("amazonReviewSnippets", true),
@@ -171,8 +175,23 @@ pub fn vader_split(dir: &Path) -> Result<Split, CorpusError> {
         };
         let half = if has_dev { rows.len() / 2 } else { rows.len() };
         train.extend(rows[..half].iter().map(|r| example(r, &spread)));
+        dev_halves.push((name, rows[half..].to_vec(), spread));
+    }
+    // Only once every training text is known: a dev tweet may repeat a
+    // training movie snippet as well as a training tweet.
+    let trained: HashSet<String> = train.iter().map(|e| near_duplicate_key(&e.text)).collect();
+    let mut dev = Vec::new();
+    let mut dev_sources = Vec::new();
+    let mut dropped_near_duplicates = 0;
+    for (name, rows, spread) in dev_halves {
         let from = dev.len();
-        dev.extend(rows[half..].iter().map(|r| example(r, &spread)));
+        for r in &rows {
+            if trained.contains(&near_duplicate_key(&r.text)) {
+                dropped_near_duplicates += 1;
+            } else {
+                dev.push(example(r, &spread));
+            }
+        }
         if dev.len() > from {
             dev_sources.push((name, from..dev.len()));
         }
@@ -180,6 +199,7 @@ pub fn vader_split(dir: &Path) -> Result<Split, CorpusError> {
     Ok(Split {
         train,
         dev,
+        dropped_near_duplicates,
         dev_sources,
     })
 }
