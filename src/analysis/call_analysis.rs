@@ -73,6 +73,18 @@ fn customer_anger(
     out
 }
 
+/// Each scored customer turn's anger, in call order: the part of the
+/// analysis that reads the words (for `calibrate`, which varies the rest).
+pub fn customer_angers(
+    turns: &[Turn],
+    scores: &[Option<TurnScore>],
+    channel: Channel,
+    rules: &Rules,
+) -> Vec<TurnAnger> {
+    let timings = turn_timings(turns, channel, &rules.timing);
+    customer_anger(turns, scores, &timings, rules)
+}
+
 pub fn analyse_call(
     turns: &[Turn],
     scores: &[Option<TurnScore>],

@@ -4,6 +4,7 @@
 
 pub mod anger;
 pub mod batch;
+pub mod calibration;
 pub mod call_analysis;
 pub mod call_metrics;
 pub mod call_summary;

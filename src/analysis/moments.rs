@@ -360,7 +360,17 @@ mod tests {
         let m = MomentSettings::default();
         let a = angers(&[(0.0, 0.3), (0.3, -0.3), (0.7, -0.7), (0.8, -0.8)]);
         let ms = find_moments(&call(4), &a, &m);
-        assert_eq!(ms[0].start_turn, 3);
+        // Sustained anger (0.7 + 0.8) / 3 = 0.5 from turn 5: frustrated there,
+        // with the annoyed lead-up at turn 3 kept as where it was building.
+        assert_eq!(ms[0].severity, Severity::Frustrated);
+        assert_eq!((ms[0].start_turn, ms[0].building_from), (5, Some(3)));
+        // Below frustrated, the moment starts where the anger started building.
+        let mild = MomentSettings {
+            frustrated_at: 0.54,
+            ..MomentSettings::default()
+        };
+        let ms = find_moments(&call(4), &a, &mild);
+        assert_eq!((ms[0].severity, ms[0].start_turn), (Severity::Annoyed, 3));
         // The call ends angry: recovery unknown.
         assert_eq!(ms[0].recovered, None);
     }

@@ -40,6 +40,9 @@ pub enum Command {
     /// Watch live calls: read turns as JSONL on standard input (each with a call_id) and
     /// write an alert line the moment a customer turns irate, and when they recover.
     Stream(StreamArgs),
+    /// Fit the moment settings to your own labelled calls: searches them with
+    /// cross-validation and writes a rules file for `score --rules` / `analyze --rules`.
+    Calibrate(CalibrateArgs),
     /// Combine the JSONL outputs of `score --shard K/N` runs into the file one machine
     /// would have written (same records, same order).
     Merge(MergeArgs),
@@ -105,6 +108,40 @@ pub struct MergeArgs {
     /// No summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// Saved results (`calltone score` output): files, folders or `-`.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub paths: Vec<PathBuf>,
+    /// Your labels, CSV: `call_id,label[,start_turn]`, label one of calm, annoyed,
+    /// frustrated, irate (annoyed calls count on neither side); start_turn, where given, is
+    /// the turn index where the anger starts, and a detection must start within one customer
+    /// turn of it. Needs at least 20 calm and 20 frustrated-or-irate calls.
+    #[arg(long, value_name = "CSV")]
+    pub labels: PathBuf,
+    /// Write the fitted rules file here (a `[moments]` and a `[timing]` table, with the
+    /// trade-off table as comments).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Start from this rules file's settings (the ones not searched are kept). Its
+    /// categories are not copied: paste the `[moments]` table into it to keep them.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Share of frustrated-or-irate calls the settings must find with a frustrated-or-worse
+    /// moment; among those that do, the fewest alarms on calm calls wins.
+    #[arg(long, default_value_t = 0.9, value_name = "SHARE")]
+    pub detection: f64,
+    /// Cross-validation folds for the expected detection and false-alarm rates.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub folds: usize,
+    /// Print the result as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Args, Debug)]

@@ -7,12 +7,16 @@ use anyhow::Context;
 
 use super::args::EvalArgs;
 use super::plans;
+use crate::analysis::Severity;
 use crate::analysis::{analyse_call, turn_scores, TurnScore};
 use crate::data::moment_sets::{build_sets, SetSpec, ANGRY_RATING};
+use crate::data::moment_sets::{truth_of, Truth};
 use crate::data::vader::vader_dev;
 use crate::engine::{ScoreOptions, Scorer};
 use crate::eval::moment_bar::{measure, MeasuredCall, MomentBar};
+use crate::eval::supervisor_list::{list_precision, ListPrecision, Ranked};
 use crate::model::load_model;
+use crate::pipeline::calibrate::rate_with_interval;
 use crate::pipeline::output_target::OutputTarget;
 use crate::pipeline::prepare::{load_rules, CallOutput};
 use crate::pipeline::threads::configure_threads;
@@ -179,11 +183,68 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             .zip(&analyses)
             .map(|(c, a)| MeasuredCall::of(c, a)),
     );
+    let ranked: Vec<Ranked> = convs
+        .iter()
+        .zip(&analyses)
+        .filter_map(|(c, a)| {
+            let angry = match truth_of(&c.id)? {
+                Truth::Angry { .. } => true,
+                Truth::Calm { .. } => false,
+            };
+            Some(Ranked {
+                worst: Severity::worst_of(&a.moments),
+                anger: a.moments.iter().map(|m| m.anger).fold(0.0, f32::max),
+                angry,
+            })
+        })
+        .collect();
+    let lists: Vec<ListPrecision> = [0.02, 0.10]
+        .iter()
+        .map(|&share| list_precision(&ranked, share, LIST_DRAWS, args.seed))
+        .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&bar)?);
+        let mut v = serde_json::to_value(&bar)?;
+        v["supervisor_list"] = serde_json::to_value(&lists)?;
+        v["part"] = args.part.name().into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("model                                 {model}");
+        println!("part                                  {}", args.part.name());
         print(&bar);
+        print_by_severity(&bar);
+        print_lists(&lists);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Draws of angry calls per mix for the supervisor's list (the calm calls are all used).
+const LIST_DRAWS: usize = 50;
+
+fn print_by_severity(bar: &MomentBar) {
+    println!("by alarm level (95% intervals)        false alarms (calm readings)   detected (angry, within one turn)");
+    for row in &bar.by_severity {
+        println!(
+            "  {:<36}{:<31}{}",
+            format!("{} or worse", row.at_least.as_str()),
+            rate_with_interval(row.false_alarm_readings, row.calm_readings),
+            rate_with_interval(row.detected, row.angry_conversations)
+        );
+    }
+}
+
+fn print_lists(lists: &[ListPrecision]) {
+    println!("the worst-calls list (severity, then sustained anger): angry calls among its top");
+    for l in lists {
+        let at: Vec<String> =
+            l.at.iter()
+                .map(|(share, p)| format!("top {:.0}%: {:.1}%", 100.0 * share, 100.0 * p))
+                .collect();
+        println!(
+            "  {:.0}% of {} calls angry ({} draws)      {}",
+            100.0 * l.angry_share,
+            l.calls,
+            l.draws,
+            at.join(" · ")
+        );
+    }
 }

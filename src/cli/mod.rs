@@ -5,6 +5,7 @@ pub mod analyze_cmd;
 pub mod args;
 pub mod bench_cmd;
 pub mod bench_stream;
+pub mod calibrate_cmd;
 pub mod eval_cmd;
 pub mod eval_moments_cmd;
 pub mod help_files;
@@ -38,6 +39,7 @@ pub fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
         args::Command::Analyze(a) => analyze_cmd::run(a),
         args::Command::Report(a) => report_cmd::run(a),
         args::Command::Stream(a) => stream_cmd::run(a),
+        args::Command::Calibrate(a) => calibrate_cmd::run(a),
         args::Command::Merge(a) => merge_cmd::run(a),
         args::Command::Bench(a) => bench_cmd::run(a),
         args::Command::Schema => {

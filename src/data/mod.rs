@@ -5,6 +5,7 @@
 //! sets built from them, and a user's own labelled text. `train` and `eval`
 //! both read from here; neither reads from the other.
 
+pub mod call_labels;
 pub mod chitchat;
 pub mod labelled;
 pub mod moment_sets;

@@ -4,3 +4,4 @@
 pub mod metrics;
 pub mod moment_bar;
 pub mod run;
+pub mod supervisor_list;

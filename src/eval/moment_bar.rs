@@ -46,7 +46,23 @@ pub struct MomentBar {
     /// negative turns from the calm readings' customer turns (ROC AUC): the
     /// limit every moment rule built on it works within.
     pub turn_separation_auc: f64,
+    /// The same counts with the alarm at each severity: annoyed or worse,
+    /// frustrated or worse, irate.
+    pub by_severity: Vec<SeverityRow>,
 }
+
+/// Calm readings alarmed and angry conversations detected (starting within
+/// one customer turn) with the alarm at `at_least`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeverityRow {
+    pub at_least: Severity,
+    pub calm_readings: usize,
+    pub false_alarm_readings: usize,
+    pub angry_conversations: usize,
+    pub detected: usize,
+}
+
+const LEVELS: [Severity; 3] = [Severity::Annoyed, Severity::Frustrated, Severity::Irate];
 
 /// Calm readings of up to `max_customer_turns` scored customer turns (the
 /// last bucket has no limit), and how many of them alarm.
@@ -97,6 +113,16 @@ pub fn measure<'a>(calls: impl IntoIterator<Item = MeasuredCall<'a>>) -> MomentB
     let mut buckets = vec![(0usize, 0usize); LENGTH_BUCKETS.len() + 1];
     // Per-turn anger, and whether the turn is one of the inserted angry ones.
     let (mut turn_anger, mut turn_inserted) = (Vec::new(), Vec::new());
+    let mut by_severity: Vec<SeverityRow> = LEVELS
+        .iter()
+        .map(|&at_least| SeverityRow {
+            at_least,
+            calm_readings: 0,
+            false_alarm_readings: 0,
+            angry_conversations: 0,
+            detected: 0,
+        })
+        .collect();
     for call in calls {
         let MeasuredCall {
             id,
@@ -108,6 +134,11 @@ pub fn measure<'a>(calls: impl IntoIterator<Item = MeasuredCall<'a>>) -> MomentB
         match truth_of(id) {
             Some(Truth::Calm { conversation }) => {
                 bar.calm_readings += 1;
+                for row in &mut by_severity {
+                    row.calm_readings += 1;
+                    row.false_alarm_readings +=
+                        usize::from(moments.iter().any(|m| m.severity >= row.at_least));
+                }
                 bar.false_alarm_readings += usize::from(!alarms.is_empty());
                 bar.calm_readings_with_any_moment += usize::from(!moments.is_empty());
                 bar.false_alarm_moments += alarms.len();
@@ -151,6 +182,15 @@ pub fn measure<'a>(calls: impl IntoIterator<Item = MeasuredCall<'a>>) -> MomentB
                     (customer_index(m.start_turn) - customer_index(first_turn)).abs() <= 1
                 };
                 bar.detected += usize::from(overlapping.iter().any(near));
+                for row in &mut by_severity {
+                    row.angry_conversations += 1;
+                    row.detected += usize::from(moments.iter().any(|m| {
+                        m.severity >= row.at_least
+                            && m.start_turn <= last_turn
+                            && m.end_turn >= first_turn
+                            && near(&&m)
+                    }));
+                }
                 bar.detected_within_one_call_turn += usize::from(
                     overlapping
                         .iter()
@@ -178,6 +218,7 @@ pub fn measure<'a>(calls: impl IntoIterator<Item = MeasuredCall<'a>>) -> MomentB
         })
         .collect();
     bar.turn_separation_auc = roc_auc(&turn_anger, &turn_inserted);
+    bar.by_severity = by_severity;
     bar
 }
 

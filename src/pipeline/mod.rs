@@ -7,6 +7,7 @@
 //! - [`score`]: transcripts on disk → records, chunk by chunk (`score`).
 //! - [`prepare`]: one scored call → redacted, summarised, analysed, written
 //!   (every command that writes records).
+//! - [`calibrate`]: saved results and a team's labels → fitted moment settings.
 //! - [`live`]: turns arriving one at a time → live events (`stream`).
 //! - [`reports`]: prepared calls → terminal report, HTML, CSVs, `--fail-on`.
 //! - [`saved`], [`reanalyse`]: result files read back and analysed anew
@@ -14,6 +15,7 @@
 //! - [`output_target`], [`stopped`]: where records go, and what a write
 //!   error that stops a run looks like.
 
+pub mod calibrate;
 pub mod live;
 pub mod output_target;
 pub mod peak_memory;
