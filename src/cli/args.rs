@@ -261,11 +261,16 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub model: ModelArg,
     /// Labelled text (CSV, TSV or JSONL: `text` plus `label` or `rating`).
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["dev", "moments"])]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["dev", "test", "moments"])]
     pub data: Option<PathBuf>,
     /// Evaluate on calltone's dev split (second half of VADER tweets and Amazon snippets).
     #[arg(long)]
     pub dev: bool,
+    /// Evaluate on held-out text that chose nothing: Rotten Tomatoes critics' snippets
+    /// (fresh / rotten; binary accuracy only, they have no ratings), less near-duplicates of
+    /// training texts. Needs `setup --data`.
+    #[arg(long, conflicts_with_all = ["dev", "data", "record"])]
+    pub test: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

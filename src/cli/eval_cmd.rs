@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::args::EvalArgs;
 use crate::data::labelled::read_labelled;
+use crate::data::rotten_tomatoes::held_out;
 use crate::data::vader::vader_split;
 use crate::eval::run::{report, score_examples, EvalReport};
 use crate::model::precision_record::{Measured, PrecisionRecord};
@@ -24,6 +25,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     // clap requires --data unless --dev is given: without a file, the dev split.
     let (examples, sources) = match &args.data {
         Some(p) => (read_labelled(p)?, Vec::new()),
+        None if args.test => {
+            let log = &mut std::io::stderr();
+            let split = vader_split(&setup::ensure_vader(log)?)?;
+            let rt = setup::ensure(&setup::ROTTEN_TOMATOES, log)?
+                .join("rotten_tomatoes_corpus_full.csv.bz2");
+            let (examples, dropped) = held_out(&rt, &split.train)?;
+            crate::say!(
+                "calltone: test set: {} Rotten Tomatoes snippets; {dropped} more left out as \
+                 near-duplicates of training texts",
+                examples.len()
+            );
+            (examples, Vec::new())
+        }
         None => {
             let split = vader_split(&setup::ensure_vader(&mut std::io::stderr())?)?;
             crate::say!(
