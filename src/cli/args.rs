@@ -352,9 +352,9 @@ pub struct ScoreArgs {
     /// Speaker label(s) that are the customer (repeatable).
     #[arg(long, value_name = "LABEL")]
     pub customer: Vec<String>,
-    /// Padded tokens per model batch.
-    #[arg(long, default_value_t = 4096, value_name = "N")]
-    pub batch_tokens: usize,
+    /// Padded tokens per model batch (default: 4,096 on the CPU, 32,768 on a GPU).
+    #[arg(long, value_name = "N")]
+    pub batch_tokens: Option<usize>,
     /// Worker threads for reading, tokenizing and the model together (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -467,9 +467,9 @@ pub struct BenchArgs {
     pub messages: usize,
     #[command(flatten)]
     pub model: ModelArg,
-    /// Padded tokens per model batch.
-    #[arg(long, default_value_t = 4096, value_name = "N")]
-    pub batch_tokens: usize,
+    /// Padded tokens per model batch (default: 4,096 on the CPU, 32,768 on a GPU).
+    #[arg(long, value_name = "N")]
+    pub batch_tokens: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

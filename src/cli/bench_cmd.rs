@@ -170,10 +170,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     let scorer = Scorer::new(
         &model,
-        ScoreOptions {
-            token_budget: args.batch_tokens.max(64),
-            ..ScoreOptions::default()
-        },
+        ScoreOptions::for_device(!model.device.is_cpu(), args.batch_tokens),
     );
     let texts: Vec<&str> = convs
         .iter()

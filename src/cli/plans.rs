@@ -60,10 +60,11 @@ pub fn score_plan(args: &ScoreArgs, reports: &ReportPlan) -> anyhow::Result<Scor
         resume: args.resume,
         output: args.output.clone(),
         format: args.format,
-        token_budget: args.batch_tokens.max(64),
+        token_budget: args.batch_tokens,
         rules: load_rules(args.analysis.rules.as_deref())?,
         redact: !args.analysis.no_redact,
         // A report needs every call's analysis at the end, so only then are they kept.
         keep_for_report: args.report || reports.needs_batch(),
+        read_ahead: None,
     })
 }

@@ -22,10 +22,30 @@ pub struct ScoreOptions {
 }
 
 impl Default for ScoreOptions {
+    /// The CPU's batches: a few thousand tokens fill the cores' caches.
     fn default() -> Self {
         Self {
             token_budget: 4096,
             max_batch: 128,
+        }
+    }
+}
+
+impl ScoreOptions {
+    /// A GPU's batches: tens of thousands of tokens, so each of the
+    /// encoder's ~150 kernel launches has enough work to fill the device.
+    pub const GPU: ScoreOptions = ScoreOptions {
+        token_budget: 32_768,
+        max_batch: 1024,
+    };
+
+    /// The batches for where the model runs; `token_budget` (at least 64)
+    /// overrides the device's.
+    pub fn for_device(on_gpu: bool, token_budget: Option<usize>) -> Self {
+        let base = if on_gpu { Self::GPU } else { Self::default() };
+        Self {
+            token_budget: token_budget.map_or(base.token_budget, |t| t.max(64)),
+            ..base
         }
     }
 }

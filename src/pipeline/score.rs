@@ -53,12 +53,16 @@ pub struct ScorePlan {
     /// `None`: standard output.
     pub output: Option<PathBuf>,
     pub format: OutputFormat,
-    /// Padded tokens per model batch.
-    pub token_budget: usize,
+    /// Padded tokens per model batch; `None`: the device's (`ScoreOptions::for_device`).
+    pub token_budget: Option<usize>,
     pub rules: Rules,
     pub redact: bool,
     /// Keep every call's analysis for a report at the end.
     pub keep_for_report: bool,
+    /// Read the next chunk of files on another thread while this one is
+    /// scored; `None`: on a GPU yes, on the CPU no (there the model already
+    /// keeps every core busy). The records are the same either way.
+    pub read_ahead: Option<bool>,
 }
 
 /// What a run did.
@@ -93,13 +97,8 @@ pub fn score(
     model: &SentimentModel,
     progress: &dyn Progress,
 ) -> anyhow::Result<ScoreRun> {
-    let scorer = Scorer::new(
-        model,
-        ScoreOptions {
-            token_budget: plan.token_budget,
-            ..ScoreOptions::default()
-        },
-    );
+    let on_gpu = !model.device.is_cpu();
+    let scorer = Scorer::new(model, ScoreOptions::for_device(on_gpu, plan.token_budget));
     let (inputs, failures) = expand_filtered(&plan.paths, &plan.filter);
     for f in &failures {
         progress.note(&format!("calltone: {f}"));
@@ -141,10 +140,15 @@ pub fn score(
         redact: plan.redact,
         model: &model.name,
     };
-    let mut ids = CallIds::default();
+    let chunks = input_chunks(&inputs, FILES_PER_CHUNK, BYTES_PER_CHUNK);
+    let mut reader = ChunkReader::default();
     let mut seq = 0usize;
-    for chunk in input_chunks(&inputs, FILES_PER_CHUNK, BYTES_PER_CHUNK) {
-        let calls_here = read_chunk(plan, chunk, &mut ids, &mut seq, &mut run, progress);
+    // Each chunk read is scored and written whole, in input order.
+    let mut score_chunk = |read: ReadChunk| -> anyhow::Result<()> {
+        seq = read.seq_after;
+        run.renamed += read.renamed;
+        run.failures.extend(read.failures);
+        let calls_here = read.calls;
         let sizes: Vec<usize> = calls_here.iter().map(|c| c.conv.turns.len()).collect();
         for group in call_groups(&sizes, TURNS_PER_GROUP) {
             let group = &calls_here[group];
@@ -204,7 +208,30 @@ pub fn score(
             // A checkpoint: what an interruption leaves is whole calls, bar the last.
             sink.flush().map_err(&wrote)?;
         }
-        progress.advance(chunk.len(), run.turns);
+        progress.advance(read.files, run.turns);
+        Ok(())
+    };
+    if plan.read_ahead.unwrap_or(on_gpu) {
+        // The CPU reads and parses chunk k+1 while the model scores chunk k:
+        // a GPU then never waits on the files. One chunk ahead at most, so
+        // memory stays flat; an error while scoring drops the channel and
+        // the reader stops at its next chunk.
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let (ahead, next) = std::sync::mpsc::sync_channel::<ReadChunk>(1);
+            let chunks = &chunks;
+            scope.spawn(move || {
+                for chunk in chunks {
+                    if ahead.send(reader.read(plan, chunk, progress)).is_err() {
+                        break;
+                    }
+                }
+            });
+            next.into_iter().try_for_each(&mut score_chunk)
+        })?;
+    } else {
+        for chunk in &chunks {
+            score_chunk(reader.read(plan, chunk, progress))?;
+        }
     }
     if let (Some(shard), true) = (plan.shard, jsonl) {
         sink.write_shard_record(&ShardRecord::new(
@@ -221,59 +248,82 @@ pub fn score(
     Ok(run)
 }
 
-/// Reads one chunk of inputs (in parallel) and gives every call its id and
-/// its place in the whole input, then keeps this shard's calls. Every shard
-/// names and numbers every call alike, so their outputs merge.
-fn read_chunk(
-    plan: &ScorePlan,
-    chunk: &[Input],
-    ids: &mut CallIds,
-    seq: &mut usize,
-    run: &mut ScoreRun,
-    progress: &dyn Progress,
-) -> Vec<Pending> {
-    let read: Vec<Result<Vec<Conversation>, ReadError>> = chunk
-        .par_iter()
-        .map(|input| {
-            let bytes = read_bytes(input, plan.limits.max_file_bytes)?;
-            read_conversations(
-                &input.label(),
-                &bytes,
-                plan.input_format,
-                &plan.limits,
-                &plan.hints,
-            )
-        })
-        .collect();
-    let mut calls = Vec::new();
-    for r in read {
-        match r {
-            Ok(convs) => {
-                for mut conv in convs {
-                    // Before the shard test: every shard names every call alike.
-                    if let Some(r) = ids.assign(&mut conv) {
-                        run.renamed += 1;
-                        if run.renamed <= RENAMES_NAMED {
-                            progress.note(&format!("calltone: {r}"));
+/// One chunk of inputs, read: this shard's calls, named and numbered, and
+/// what happened on the way.
+struct ReadChunk {
+    files: usize,
+    calls: Vec<Pending>,
+    failures: Vec<ReadError>,
+    /// Calls renamed in this chunk.
+    renamed: usize,
+    /// Calls numbered so far in the whole input (every shard's).
+    seq_after: usize,
+}
+
+/// Reads chunks in input order, giving every call its id and its place in
+/// the whole input, then keeping this shard's calls. Every shard names and
+/// numbers every call alike, so their outputs merge.
+#[derive(Default)]
+struct ChunkReader {
+    ids: CallIds,
+    seq: usize,
+    renamed: usize,
+}
+
+impl ChunkReader {
+    /// Reads one chunk's files in parallel.
+    fn read(&mut self, plan: &ScorePlan, chunk: &[Input], progress: &dyn Progress) -> ReadChunk {
+        let read: Vec<Result<Vec<Conversation>, ReadError>> = chunk
+            .par_iter()
+            .map(|input| {
+                let bytes = read_bytes(input, plan.limits.max_file_bytes)?;
+                read_conversations(
+                    &input.label(),
+                    &bytes,
+                    plan.input_format,
+                    &plan.limits,
+                    &plan.hints,
+                )
+            })
+            .collect();
+        let mut out = ReadChunk {
+            files: chunk.len(),
+            calls: Vec::new(),
+            failures: Vec::new(),
+            renamed: 0,
+            seq_after: 0,
+        };
+        for r in read {
+            match r {
+                Ok(convs) => {
+                    for mut conv in convs {
+                        // Before the shard test: every shard names every call alike.
+                        if let Some(r) = self.ids.assign(&mut conv) {
+                            self.renamed += 1;
+                            out.renamed += 1;
+                            if self.renamed <= RENAMES_NAMED {
+                                progress.note(&format!("calltone: {r}"));
+                            }
                         }
+                        let place = self.seq;
+                        self.seq += 1;
+                        if plan.shard.is_some_and(|s| !s.keeps(&conv.id)) {
+                            continue;
+                        }
+                        out.calls.push(Pending {
+                            seq: place,
+                            hash: content_hash(&conv),
+                            conv,
+                        });
                     }
-                    let place = *seq;
-                    *seq += 1;
-                    if plan.shard.is_some_and(|s| !s.keeps(&conv.id)) {
-                        continue;
-                    }
-                    calls.push(Pending {
-                        seq: place,
-                        hash: content_hash(&conv),
-                        conv,
-                    });
+                }
+                Err(e) => {
+                    progress.note(&format!("calltone: {e}"));
+                    out.failures.push(e);
                 }
             }
-            Err(e) => {
-                progress.note(&format!("calltone: {e}"));
-                run.failures.push(e);
-            }
         }
+        out.seq_after = self.seq;
+        out
     }
-    calls
 }
