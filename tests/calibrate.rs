@@ -71,10 +71,11 @@ fn sampling_error(p: f64, n: usize) -> f64 {
     1.96 * (2.0 * p * (1.0 - p) / n.max(1) as f64).sqrt()
 }
 
-#[test]
-fn settings_fitted_on_half_the_calls_hold_on_the_other_half() {
-    let dir = tempfile::tempdir().unwrap();
-    let results = dir.path().join("sets.jsonl");
+/// Scores `n` calm and `n` angry test-part conversations (seed `seed`) into
+/// `dir/sets.jsonl`; returns the file and its calls.
+fn moment_sets(dir: &Path, n: usize, seed: u64) -> (std::path::PathBuf, Vec<SavedCall>) {
+    let results = dir.join("sets.jsonl");
+    let n = n.to_string();
     let out = calltone()
         .args([
             "eval",
@@ -82,17 +83,23 @@ fn settings_fitted_on_half_the_calls_hold_on_the_other_half() {
             "--part",
             "test",
             "--calm",
-            "500",
+            &n,
             "--angry",
-            "500",
+            &n,
         ])
-        .args(["--seed", "11", "--save-results"])
+        .args(["--seed", &seed.to_string(), "--save-results"])
         .arg(&results)
         .output()
         .unwrap();
     assert_success(&out);
-    let bytes = std::fs::read(&results).unwrap();
-    let saved = read_saved("sets.jsonl", &bytes).unwrap();
+    let saved = read_saved("sets.jsonl", &std::fs::read(&results).unwrap()).unwrap();
+    (results, saved)
+}
+
+#[test]
+fn settings_fitted_on_half_the_calls_hold_on_the_other_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let (results, saved) = moment_sets(dir.path(), 500, 11);
     let (labels_a, labels_b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
     write_labels(&labels_a, &saved, 0);
     write_labels(&labels_b, &saved, 1);
@@ -179,24 +186,7 @@ fn settings_fitted_on_half_the_calls_hold_on_the_other_half() {
 #[test]
 fn too_few_labels_are_refused_and_bad_lines_named() {
     let dir = tempfile::tempdir().unwrap();
-    let results = dir.path().join("sets.jsonl");
-    let out = calltone()
-        .args([
-            "eval",
-            "--moments",
-            "--part",
-            "test",
-            "--calm",
-            "30",
-            "--angry",
-            "30",
-        ])
-        .arg("--save-results")
-        .arg(&results)
-        .output()
-        .unwrap();
-    assert_success(&out);
-    let saved = read_saved("sets.jsonl", &std::fs::read(&results).unwrap()).unwrap();
+    let (results, saved) = moment_sets(dir.path(), 30, 20261202);
     let labels = dir.path().join("labels.csv");
     let run = |labels: &Path| {
         calltone()
