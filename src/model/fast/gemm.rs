@@ -157,49 +157,26 @@ impl PackedLinear {
         mode: Accumulate,
     ) {
         let (n, k, nr) = (self.n, self.k, self.nr);
-        let mr_max = tile_shape(path).1;
-        let mut k0 = 0;
-        while k0 < k {
-            let kc = KC.min(k - k0);
-            let init = if k0 == 0 {
-                match mode {
-                    Accumulate::Overwrite => Init::Bias,
-                    Accumulate::AddTo => Init::BiasPlusOut,
-                }
-            } else {
-                Init::Out
+        for_each_tile(k, KC, mode, rows, panels, tile_shape(path).1, |t| {
+            // SAFETY (pointer arithmetic): t.panel < n / nr and t.k0 + t.kc
+            // ≤ k, so the panel's `kc · nr` floats lie inside `self.panels`
+            // (`n · k` long), the bias's nr floats inside `self.bias`; rows
+            // t.row..t.row + t.mr < rows.end read `x` and write `y` in bounds
+            // by the caller's contract.
+            let tile = Tile {
+                mr: t.mr,
+                nr,
+                kc: t.kc,
+                a: x.as_ptr().add(t.row * k + t.k0),
+                lda: k,
+                panel: self.panels.as_ptr().add((t.panel * k + t.k0) * nr),
+                bias: self.bias.as_ptr().add(t.panel * nr),
+                c: y.add(t.row * n + t.panel * nr),
+                ldc: n,
+                init: t.init,
             };
-            for p in panels.clone() {
-                // SAFETY (pointer arithmetic): p < n / nr and k0 + kc ≤ k, so
-                // the panel's `kc · nr` floats lie inside `self.panels`
-                // (`n · k` long); the bias's nr floats inside `self.bias`;
-                // rows r..r + mr < rows.end read `x` and write `y` in bounds
-                // by the caller's contract.
-                let panel = self.panels.as_ptr().add((p * k + k0) * nr);
-                let bias = self.bias.as_ptr().add(p * nr);
-                let mut r = rows.start;
-                while r < rows.end {
-                    let mr = mr_max.min(rows.end - r);
-                    let a = x.as_ptr().add(r * k + k0);
-                    let c = y.add(r * n + p * nr);
-                    let tile = Tile {
-                        mr,
-                        nr,
-                        kc,
-                        a,
-                        lda: k,
-                        panel,
-                        bias,
-                        c,
-                        ldc: n,
-                        init,
-                    };
-                    tile.run(path);
-                    r += mr;
-                }
-            }
-            k0 += kc;
-        }
+            tile.run(path);
+        });
     }
 }
 
@@ -316,6 +293,60 @@ impl TaskPlan {
         let rows = rb * MC..((rb + 1) * MC).min(self.m);
         let cols = cb * self.panels_per_block..((cb + 1) * self.panels_per_block).min(self.panels);
         (rows, cols)
+    }
+}
+
+/// Where one micro-tile sits in a task: depth chunk `k0..k0 + kc`, output
+/// panel `panel`, rows `row..row + mr`, and where its accumulators start.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TileAt {
+    pub k0: usize,
+    pub kc: usize,
+    pub init: Init,
+    pub panel: usize,
+    pub row: usize,
+    pub mr: usize,
+}
+
+/// Walks one task (`rows` × `panels`) the way every dense format does:
+/// depth chunks of `kc_max` (so a panel chunk stays in L1), each panel in
+/// turn, row tiles of at most `mr_max`; the first chunk starts from the bias
+/// (plus the output for `AddTo`), later ones from the output. The fp32, int8
+/// and bf16 layers differ only in the tile `run` builds and runs.
+#[inline(always)]
+pub(super) fn for_each_tile(
+    depth: usize,
+    kc_max: usize,
+    mode: Accumulate,
+    rows: std::ops::Range<usize>,
+    panels: std::ops::Range<usize>,
+    mr_max: usize,
+    mut run: impl FnMut(TileAt),
+) {
+    let mut k0 = 0;
+    while k0 < depth {
+        let kc = kc_max.min(depth - k0);
+        let init = match (k0, mode) {
+            (0, Accumulate::Overwrite) => Init::Bias,
+            (0, Accumulate::AddTo) => Init::BiasPlusOut,
+            _ => Init::Out,
+        };
+        for panel in panels.clone() {
+            let mut row = rows.start;
+            while row < rows.end {
+                let mr = mr_max.min(rows.end - row);
+                run(TileAt {
+                    k0,
+                    kc,
+                    init,
+                    panel,
+                    row,
+                    mr,
+                });
+                row += mr;
+            }
+        }
+        k0 += kc;
     }
 }
 

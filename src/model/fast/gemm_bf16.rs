@@ -17,7 +17,7 @@ use half::bf16;
 use rayon::prelude::*;
 
 use super::cpu::{self, KernelPath};
-use super::gemm::{for_each_block, Accumulate, Epilogue, Init};
+use super::gemm::{for_each_block, for_each_tile, Accumulate, Epilogue, Init};
 
 /// Depth per chunk: a 32-column panel of 512 bf16 is 32 KiB.
 const KC: usize = 512;
@@ -168,43 +168,27 @@ impl Bf16Linear {
         mode: Accumulate,
     ) {
         let (n, kp, nr) = (self.n, self.kp, self.nr);
-        let mr_max = tile_shape(kernel).1;
-        let mut k0 = 0;
-        while k0 < kp {
-            let kc = KC.min(kp - k0);
-            let init = match (k0, mode) {
-                (0, Accumulate::Overwrite) => Init::Bias,
-                (0, Accumulate::AddTo) => Init::BiasPlusOut,
-                _ => Init::Out,
+        for_each_tile(kp, KC, mode, rows, panels, tile_shape(kernel).1, |t| {
+            // SAFETY (pointer arithmetic): t.panel < n / nr and t.k0 + t.kc
+            // ≤ kp, so the panel's `kc · nr` values lie inside `self.panels`
+            // (`n · kp`), the nr biases inside `self.bias`; rows t.row..t.row
+            // + t.mr < rows.end read `input` and write `y` in bounds by the
+            // caller's contract.
+            let col = t.panel * nr;
+            let tile = Bf16Tile {
+                mr: t.mr,
+                nr,
+                kc: t.kc,
+                a: input.as_ptr().add(t.row * kp + t.k0),
+                lda: kp,
+                panel: self.panels.as_ptr().add(t.panel * nr * kp + t.k0 * nr),
+                bias: self.bias.as_ptr().add(col),
+                c: y.add(t.row * n + col),
+                ldc: n,
+                init: t.init,
             };
-            for p in panels.clone() {
-                // SAFETY (pointer arithmetic): p < n / nr and k0 + kc ≤ kp,
-                // so the panel's `kc · nr` values lie inside `self.panels`
-                // (`n · kp`), the nr biases inside `self.bias`; rows r..r+mr
-                // < rows.end read `input` and write `y` in bounds by the
-                // caller's contract.
-                let col = p * nr;
-                let mut r = rows.start;
-                while r < rows.end {
-                    let mr = mr_max.min(rows.end - r);
-                    let tile = Bf16Tile {
-                        mr,
-                        nr,
-                        kc,
-                        a: input.as_ptr().add(r * kp + k0),
-                        lda: kp,
-                        panel: self.panels.as_ptr().add(p * nr * kp + k0 * nr),
-                        bias: self.bias.as_ptr().add(col),
-                        c: y.add(r * n + col),
-                        ldc: n,
-                        init,
-                    };
-                    tile.run(kernel);
-                    r += mr;
-                }
-            }
-            k0 += kc;
-        }
+            tile.run(kernel);
+        });
     }
 }
 

@@ -25,7 +25,7 @@
 use rayon::prelude::*;
 
 use super::cpu::{self, Int8Kernel};
-use super::gemm::{for_each_block, Accumulate, Epilogue, Init};
+use super::gemm::{for_each_block, for_each_tile, Accumulate, Epilogue, Init};
 
 /// Depth per chunk, in input bytes: a 32-column panel of 512 is 16 KiB.
 const KC: usize = 512;
@@ -199,48 +199,33 @@ impl QuantLinear {
         mode: Accumulate,
     ) {
         let (n, kp, nr) = (self.n, self.kp, self.nr);
-        let mr_max = tile_shape(kernel).1;
-        let mut k0 = 0;
-        while k0 < kp {
-            let kc = KC.min(kp - k0);
-            let init = match (k0, mode) {
-                (0, Accumulate::Overwrite) => Init::Bias,
-                (0, Accumulate::AddTo) => Init::BiasPlusOut,
-                _ => Init::Out,
+        for_each_tile(kp, KC, mode, rows, panels, tile_shape(kernel).1, |t| {
+            // SAFETY (pointer arithmetic): t.panel < n / nr and t.k0 + t.kc
+            // ≤ kp, so the panel's `kc · nr` bytes lie inside `self.panels`
+            // (`n · kp`); the nr scales and biases inside theirs (`n`), the
+            // chunk's nr sums inside `chunk_sums` (chunks of KC, as here);
+            // rows t.row..t.row + t.mr < rows.end read `input` (m rows of kp
+            // bytes, m scales and zero points) and write `y` in bounds by
+            // the caller's contract.
+            let col = t.panel * nr;
+            let tile = Int8Tile {
+                mr: t.mr,
+                nr,
+                kc: t.kc,
+                a: input.codes.as_ptr().add(t.row * kp + t.k0),
+                lda: kp,
+                a_scale: input.scales.as_ptr().add(t.row),
+                a_zero: input.zeros.as_ptr().add(t.row),
+                panel: self.panels.as_ptr().add(t.panel * nr * kp + t.k0 * nr),
+                w_scale: self.scales.as_ptr().add(col),
+                col_sums: self.chunk_sums.as_ptr().add(t.k0 / KC * n + col),
+                bias: self.bias.as_ptr().add(col),
+                c: y.add(t.row * n + col),
+                ldc: n,
+                init: t.init,
             };
-            for p in panels.clone() {
-                // SAFETY (pointer arithmetic): p < n / nr and k0 + kc ≤ kp,
-                // so the panel's `kc · nr` bytes lie inside `self.panels`
-                // (`n · kp`); the nr scales and biases inside theirs (`n`),
-                // the chunk's nr sums inside `chunk_sums`; rows r..r + mr < rows.end read `input` (m rows of
-                // kp bytes, m scales and zero points) and write `y` in
-                // bounds by the caller's contract.
-                let col = p * nr;
-                let mut r = rows.start;
-                while r < rows.end {
-                    let mr = mr_max.min(rows.end - r);
-                    let tile = Int8Tile {
-                        mr,
-                        nr,
-                        kc,
-                        a: input.codes.as_ptr().add(r * kp + k0),
-                        lda: kp,
-                        a_scale: input.scales.as_ptr().add(r),
-                        a_zero: input.zeros.as_ptr().add(r),
-                        panel: self.panels.as_ptr().add(p * nr * kp + k0 * nr),
-                        w_scale: self.scales.as_ptr().add(col),
-                        col_sums: self.chunk_sums.as_ptr().add(k0 / KC * n + col),
-                        bias: self.bias.as_ptr().add(col),
-                        c: y.add(r * n + col),
-                        ldc: n,
-                        init,
-                    };
-                    tile.run(kernel);
-                    r += mr;
-                }
-            }
-            k0 += kc;
-        }
+            tile.run(kernel);
+        });
     }
 }
 
