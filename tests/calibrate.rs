@@ -51,9 +51,10 @@ fn label_of(call_id: &str) -> (Label, Option<usize>) {
     }
 }
 
-fn write_labels(path: &Path, saved: &[SavedCall], which: usize) {
+/// The labels CSV the ids imply for `calls`: calm, or frustrated from the first angry turn.
+fn labels_csv<'a>(calls: impl IntoIterator<Item = &'a SavedCall>) -> String {
     let mut csv = String::from("call_id,label,start_turn\n");
-    for s in saved.iter().filter(|s| half(&s.call_id) == which) {
+    for s in calls {
         let (label, start) = label_of(&s.call_id);
         let label = if label == Label::Calm {
             "calm"
@@ -63,6 +64,11 @@ fn write_labels(path: &Path, saved: &[SavedCall], which: usize) {
         let start = start.map_or(String::new(), |t| t.to_string());
         csv.push_str(&format!("{},{label},{start}\n", s.call_id));
     }
+    csv
+}
+
+fn write_labels(path: &Path, saved: &[SavedCall], which: usize) {
+    let csv = labels_csv(saved.iter().filter(|s| half(&s.call_id) == which));
     std::fs::write(path, csv).unwrap();
 }
 
@@ -226,17 +232,7 @@ fn too_few_labels_are_refused_and_bad_lines_named() {
     assert!(!dir.path().join("out.toml").exists(), "nothing written");
 
     // Enough labels, one bad line and one unknown call: fitted, each named, exit 1.
-    let mut csv = String::new();
-    for s in &saved {
-        let (label, start) = label_of(&s.call_id);
-        let label = if label == Label::Calm {
-            "calm"
-        } else {
-            "frustrated"
-        };
-        let start = start.map_or(String::new(), |t| t.to_string());
-        csv.push_str(&format!("{},{label},{start}\n", s.call_id));
-    }
+    let mut csv = labels_csv(&saved);
     csv.push_str("somebody,grumpy\nno-such-call,calm\n");
     std::fs::write(&labels, &csv).unwrap();
     let out = run(&labels);
