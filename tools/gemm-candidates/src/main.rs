@@ -41,7 +41,12 @@ fn tract(
     let (pack_a, pack_b) = &mmm.packings()[packing];
     let pa = pack_a.prepare_one(a, 1, 0).unwrap();
     let pb = pack_b.prepare_one(b, 0, 1).unwrap();
+    // SAFETY: tract's contract for its own kernels: the scratch space comes
+    // from this `mmm` and is used only with it.
     let mut scratch = unsafe { mmm.allocate_scratch_space() };
+    // SAFETY: `pa` and `pb` were packed by this kernel's packing `packing`
+    // for an `m × k` by `k × n` product, and the scratch is this kernel's
+    // (tract checks the shapes and returns an error otherwise; unwrapped).
     timed(ops, || unsafe {
         mmm.run_with_scratch_space(
             m,
