@@ -10,7 +10,7 @@
 #      counts compare on one machine.
 # Usage: tools/cpu-paths-check.sh CALLTONE TESTBIN CORPUS [THREADS...]
 # (CALLTONE_HOME must point at the cache `calltone setup` filled; PATHS
-# names the kernel paths to time, default "avx512 avx2": the portable path
+# names the kernel paths to time, default "amx avx512 avx2": the portable path
 # is tested but too slow to time on the whole corpus; FORMATS the number
 # formats, default "fp32 int8 bf16".)
 set -uo pipefail
@@ -24,7 +24,7 @@ echo "## kernel tests"
 "$tests" --test-threads 2 model::fast:: --nocapture 2>&1 | grep -E "seed|skipped|passed|test result|FAILED|panicked"
 echo "## bench: real tokens/s end to end (tokenize + encoder + analysis)"
 printf "%-18s" "path / format"; for t in "${threads[@]}"; do printf "%12s" "$t thr"; done; echo
-for path in ${PATHS:-avx512 avx2}; do
+for path in ${PATHS:-amx avx512 avx2}; do
     "$bin" --version | grep -q "$path (this CPU lacks it)" && { echo "$path: skipped, this CPU has no $path"; continue; }
     for format in ${FORMATS:-fp32 int8 bf16}; do
         printf "%-18s" "$path / $format"

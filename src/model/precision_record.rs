@@ -176,13 +176,13 @@ pub fn choose_on_cpu(record: Option<&PrecisionRecord>, kernels: CpuKernels) -> (
     let candidates = [
         (
             Precision::Int8,
-            kernels.int8.is_vnni(),
-            "this CPU has no VNNI",
+            kernels.int8.in_hardware(),
+            "this CPU has no VNNI or AMX",
         ),
         (
             Precision::Bf16,
-            kernels.bf16 == Bf16Kernel::Avx512Bf16,
-            "this CPU has no AVX512-BF16",
+            kernels.bf16.in_hardware(),
+            "this CPU has no AVX512-BF16 or AMX",
         ),
     ];
     let mut why_not = Vec::new();

@@ -17,17 +17,43 @@ pub enum KernelPath {
     Avx2,
     /// AVX-512 (F, BW, VL, DQ) + FMA, 512-bit: Xeon since Skylake-SP, Zen 4 and later.
     Avx512,
+    /// `avx512` with AMX tiles for the int8 and bf16 layers: Xeon since
+    /// Sapphire Rapids. Not chosen by default until it has been measured on
+    /// such a CPU (docs/speed.md); `--kernel amx` runs it.
+    Amx,
 }
 
 impl KernelPath {
     /// Fastest first.
-    pub const ALL: [KernelPath; 3] = [KernelPath::Avx512, KernelPath::Avx2, KernelPath::Portable];
+    pub const ALL: [KernelPath; 4] = [
+        KernelPath::Amx,
+        KernelPath::Avx512,
+        KernelPath::Avx2,
+        KernelPath::Portable,
+    ];
+
+    /// Whether the default choice may take this path: only paths measured
+    /// on a CPU that has them. The AMX kernels were written and tested on a
+    /// model of the tile unit; no AMX CPU has run them yet.
+    pub fn chosen_by_default(self) -> bool {
+        self != KernelPath::Amx
+    }
+
+    /// The path whose fp32 GEMM and row-wise passes this one runs (AMX only
+    /// changes the int8 and bf16 layers).
+    pub fn vectors(self) -> KernelPath {
+        match self {
+            KernelPath::Amx => KernelPath::Avx512,
+            p => p,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             KernelPath::Portable => "portable",
             KernelPath::Avx2 => "avx2",
             KernelPath::Avx512 => "avx512",
+            KernelPath::Amx => "amx",
         }
     }
 
@@ -48,16 +74,18 @@ impl KernelPath {
                     && std::arch::is_x86_feature_detected!("avx512vl")
                     && std::arch::is_x86_feature_detected!("avx512dq")
             }
+            #[cfg(target_arch = "x86_64")]
+            KernelPath::Amx => KernelPath::Avx512.supported() && super::amx::available(),
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
     }
 
-    /// The fastest path this CPU runs.
+    /// The fastest measured path this CPU runs.
     pub fn best() -> KernelPath {
         Self::ALL
             .into_iter()
-            .find(|p| p.supported())
+            .find(|p| p.chosen_by_default() && p.supported())
             .unwrap_or(KernelPath::Portable)
     }
 
@@ -95,6 +123,11 @@ pub enum Int8Kernel {
     Vnni512,
     /// AVX-VNNI, 256-bit (Alder Lake and later client cores, Zen 5).
     AvxVnni,
+    /// AMX tiles (`tdpbusd`, 16 × 16 × 64 products per instruction).
+    Amx,
+    /// The AMX kernel on [`super::amx::TileModel`], software: tests only.
+    #[cfg(test)]
+    AmxModel,
     /// Plain integer loops: correct everywhere, not fast.
     Portable,
 }
@@ -106,7 +139,11 @@ impl Int8Kernel {
         #[cfg(target_arch = "x86_64")]
         {
             let has = |f: bool| path != KernelPath::Portable && f;
-            if path == KernelPath::Avx512 && has(std::arch::is_x86_feature_detected!("avx512vnni"))
+            if path == KernelPath::Amx {
+                return Int8Kernel::Amx;
+            }
+            if path.vectors() == KernelPath::Avx512
+                && has(std::arch::is_x86_feature_detected!("avx512vnni"))
             {
                 return Int8Kernel::Vnni512;
             }
@@ -121,13 +158,19 @@ impl Int8Kernel {
         match self {
             Int8Kernel::Vnni512 => "avx512-vnni",
             Int8Kernel::AvxVnni => "avx-vnni",
+            Int8Kernel::Amx => "amx",
+            #[cfg(test)]
+            Int8Kernel::AmxModel => "amx (tile model)",
             Int8Kernel::Portable => "portable",
         }
     }
 
     /// Whether this kernel has hardware dot products (worth choosing for speed).
-    pub fn is_vnni(self) -> bool {
-        self != Int8Kernel::Portable
+    pub fn in_hardware(self) -> bool {
+        matches!(
+            self,
+            Int8Kernel::Vnni512 | Int8Kernel::AvxVnni | Int8Kernel::Amx
+        )
     }
 }
 
@@ -232,7 +275,7 @@ macro_rules! per_path {
             unsafe fn avx512($($arg: $ty),*) {
                 body($($arg),*)
             }
-            match $crate::model::fast::cpu::active() {
+            match $crate::model::fast::cpu::active().vectors() {
                 // SAFETY: `active` returns only a path this CPU runs.
                 #[cfg(target_arch = "x86_64")]
                 $crate::model::fast::cpu::KernelPath::Avx512 => unsafe { avx512($($arg),*) },

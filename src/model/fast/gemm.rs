@@ -43,7 +43,7 @@ pub struct PackedLinear {
 /// Columns per panel and rows per tile of a path's micro-kernel.
 fn tile_shape(path: KernelPath) -> (usize, usize) {
     match path {
-        KernelPath::Avx512 => (32, 12),
+        KernelPath::Avx512 | KernelPath::Amx => (32, 12),
         KernelPath::Avx2 | KernelPath::Portable => (NR, 6),
     }
 }
@@ -83,6 +83,7 @@ impl PackedLinear {
             "output width {n} is not a multiple of {NR}"
         );
         assert!(path.supported(), "the {path} path on a CPU without it");
+        let path = path.vectors();
         let path = if n.is_multiple_of(tile_shape(path).0) {
             path
         } else if KernelPath::Avx2.supported() {

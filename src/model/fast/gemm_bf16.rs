@@ -27,6 +27,11 @@ const KC: usize = 512;
 pub enum Bf16Kernel {
     /// AVX512-BF16 `vdpbf16ps`, 12 rows × 32 columns.
     Avx512Bf16,
+    /// AMX tiles (`tdpbf16ps`), 32 rows × 32 columns.
+    Amx,
+    /// The AMX kernel on [`super::amx::TileModel`], software: tests only.
+    #[cfg(test)]
+    AmxModel,
     /// Plain loops (each bf16 widened to fp32): correct everywhere, slow.
     Portable,
 }
@@ -34,6 +39,9 @@ pub enum Bf16Kernel {
 impl Bf16Kernel {
     /// The bf16 kernel for `path` on this CPU.
     pub fn for_path(path: KernelPath) -> Bf16Kernel {
+        if path == KernelPath::Amx {
+            return Bf16Kernel::Amx;
+        }
         #[cfg(target_arch = "x86_64")]
         if path == KernelPath::Avx512 && std::arch::is_x86_feature_detected!("avx512bf16") {
             return Bf16Kernel::Avx512Bf16;
@@ -45,7 +53,26 @@ impl Bf16Kernel {
     pub fn name(self) -> &'static str {
         match self {
             Bf16Kernel::Avx512Bf16 => "avx512-bf16",
+            Bf16Kernel::Amx => "amx",
+            #[cfg(test)]
+            Bf16Kernel::AmxModel => "amx (tile model)",
             Bf16Kernel::Portable => "portable",
+        }
+    }
+
+    /// Whether this kernel has hardware bf16 dot products (worth choosing
+    /// for speed).
+    pub fn in_hardware(self) -> bool {
+        matches!(self, Bf16Kernel::Avx512Bf16 | Bf16Kernel::Amx)
+    }
+
+    /// Whether the kernel runs on AMX tiles (which a thread configures first).
+    fn uses_tiles(self) -> bool {
+        match self {
+            Bf16Kernel::Amx => true,
+            #[cfg(test)]
+            Bf16Kernel::AmxModel => true,
+            _ => false,
         }
     }
 }
@@ -60,6 +87,9 @@ impl std::fmt::Display for Bf16Kernel {
 fn tile_shape(kernel: Bf16Kernel) -> (usize, usize) {
     match kernel {
         Bf16Kernel::Avx512Bf16 => (32, 12),
+        Bf16Kernel::Amx => (super::gemm_amx::COLUMNS, super::gemm_amx::ROWS),
+        #[cfg(test)]
+        Bf16Kernel::AmxModel => (super::gemm_amx::COLUMNS, super::gemm_amx::ROWS),
         Bf16Kernel::Portable => (16, 6),
     }
 }
@@ -68,7 +98,7 @@ fn tile_shape(kernel: Bf16Kernel) -> (usize, usize) {
 pub struct Bf16Linear {
     pub n: usize,
     pub k: usize,
-    /// `k` rounded up to even (the padding is zero).
+    /// `k` rounded up to the kernel's step (the padding is zero).
     kp: usize,
     kernel: Bf16Kernel,
     nr: usize,
@@ -103,7 +133,12 @@ impl Bf16Linear {
             Bf16Kernel::Portable
         };
         let nr = tile_shape(kernel).0;
-        let kp = k.next_multiple_of(2);
+        // Pairs for `vdpbf16ps`; whole tile steps (32 values) for AMX.
+        let kp = if kernel.uses_tiles() {
+            k.next_multiple_of(super::gemm_amx::STEP_BYTES / 2)
+        } else {
+            k.next_multiple_of(2)
+        };
         let mut panels = vec![0u16; n * kp];
         for col in 0..n {
             let (p, j) = (col / nr, col % nr);
@@ -168,6 +203,11 @@ impl Bf16Linear {
         mode: Accumulate,
     ) {
         let (n, kp, nr) = (self.n, self.kp, self.nr);
+        if kernel.uses_tiles() {
+            // SAFETY: `kernel` is AMX only where the CPU and OS gave this
+            // process the tiles (`KernelPath::Amx`), or the model.
+            configure_tiles(kernel);
+        }
         for_each_tile(kp, KC, mode, rows, panels, tile_shape(kernel).1, |t| {
             // SAFETY (pointer arithmetic): t.panel < n / nr and t.k0 + t.kc
             // ≤ kp, so the panel's `kc · nr` values lie inside `self.panels`
@@ -189,6 +229,38 @@ impl Bf16Linear {
             };
             tile.run(kernel);
         });
+        if kernel.uses_tiles() {
+            // SAFETY: configured above, on this thread.
+            release_tiles(kernel);
+        }
+    }
+}
+
+/// Loads the tile configuration on this thread.
+///
+/// # Safety
+/// `kernel` uses tiles and the CPU runs it.
+unsafe fn configure_tiles(kernel: Bf16Kernel) {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Bf16Kernel::Amx => <super::amx::Amx as super::amx::TileUnit>::configure(),
+        #[cfg(test)]
+        Bf16Kernel::AmxModel => <super::amx::TileModel as super::amx::TileUnit>::configure(),
+        _ => {}
+    }
+}
+
+/// Gives this thread's tiles back.
+///
+/// # Safety
+/// As [`configure_tiles`], which ran on this thread.
+unsafe fn release_tiles(kernel: Bf16Kernel) {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Bf16Kernel::Amx => <super::amx::Amx as super::amx::TileUnit>::release(),
+        #[cfg(test)]
+        Bf16Kernel::AmxModel => <super::amx::TileModel as super::amx::TileUnit>::release(),
+        _ => {}
     }
 }
 
@@ -238,6 +310,10 @@ impl Bf16Tile {
         match kernel {
             #[cfg(target_arch = "x86_64")]
             Bf16Kernel::Avx512Bf16 => super::gemm_bf16_avx512::tile(self),
+            #[cfg(target_arch = "x86_64")]
+            Bf16Kernel::Amx => super::gemm_amx::bf16_tile::<super::amx::Amx>(self),
+            #[cfg(test)]
+            Bf16Kernel::AmxModel => super::gemm_amx::bf16_tile::<super::amx::TileModel>(self),
             _ => self.plain(),
         }
     }
@@ -300,9 +376,18 @@ mod tests {
         let seed: u64 = rand::random();
         println!("seed {seed} (replay: put it in place of rand::random())");
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        for kernel in [Bf16Kernel::Avx512Bf16, Bf16Kernel::Portable] {
-            if Bf16Kernel::for_path(KernelPath::best()) != kernel && kernel != Bf16Kernel::Portable
-            {
+        for kernel in [
+            Bf16Kernel::Amx,
+            Bf16Kernel::AmxModel,
+            Bf16Kernel::Avx512Bf16,
+            Bf16Kernel::Portable,
+        ] {
+            let runs = match kernel {
+                Bf16Kernel::Amx => KernelPath::Amx.supported(),
+                Bf16Kernel::Avx512Bf16 => Bf16Kernel::for_path(KernelPath::Avx512) == kernel,
+                _ => true,
+            };
+            if !runs {
                 println!("bf16 {kernel}: skipped, this CPU has no {kernel}");
                 continue;
             }

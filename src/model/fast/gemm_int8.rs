@@ -38,7 +38,7 @@ const MAX_DEPTH: usize = 65_536;
 pub struct QuantLinear {
     pub n: usize,
     pub k: usize,
-    /// `k` rounded up to a multiple of 4 (the padding weighs zero).
+    /// `k` rounded up to the kernel's step (`padded_depth`; the padding weighs zero).
     kp: usize,
     kernel: Int8Kernel,
     nr: usize,
@@ -56,7 +56,31 @@ pub struct QuantLinear {
 fn tile_shape(kernel: Int8Kernel) -> (usize, usize) {
     match kernel {
         Int8Kernel::Vnni512 => (32, 12),
+        Int8Kernel::Amx => (super::gemm_amx::COLUMNS, super::gemm_amx::ROWS),
+        #[cfg(test)]
+        Int8Kernel::AmxModel => (super::gemm_amx::COLUMNS, super::gemm_amx::ROWS),
         Int8Kernel::AvxVnni | Int8Kernel::Portable => (16, 6),
+    }
+}
+
+/// Depth rounded up to what a kernel's steps take: four codes for VNNI's
+/// groups, 64 for an AMX tile (the padding weighs zero).
+fn padded_depth(kernel: Int8Kernel, k: usize) -> usize {
+    match kernel {
+        Int8Kernel::Amx => k.next_multiple_of(super::gemm_amx::STEP_BYTES),
+        #[cfg(test)]
+        Int8Kernel::AmxModel => k.next_multiple_of(super::gemm_amx::STEP_BYTES),
+        _ => k.next_multiple_of(4),
+    }
+}
+
+/// Whether the kernel runs on AMX tiles (which a thread configures first).
+fn uses_tiles(kernel: Int8Kernel) -> bool {
+    match kernel {
+        Int8Kernel::Amx => true,
+        #[cfg(test)]
+        Int8Kernel::AmxModel => true,
+        _ => false,
     }
 }
 
@@ -98,15 +122,13 @@ impl QuantLinear {
         );
         let kernel = if n.is_multiple_of(tile_shape(kernel).0) {
             kernel
-        } else if kernel == Int8Kernel::Vnni512
-            && Int8Kernel::for_path(cpu::KernelPath::Avx2).is_vnni()
-        {
+        } else if Int8Kernel::for_path(cpu::KernelPath::Avx2).in_hardware() {
             Int8Kernel::AvxVnni
         } else {
             Int8Kernel::Portable
         };
         let nr = tile_shape(kernel).0;
-        let kp = k.next_multiple_of(4);
+        let kp = padded_depth(kernel, k);
         let mut panels = vec![0i8; n * kp];
         let mut scales = Vec::with_capacity(n);
         let mut chunk_sums = vec![0i32; kp.div_ceil(KC) * n];
@@ -199,6 +221,12 @@ impl QuantLinear {
         mode: Accumulate,
     ) {
         let (n, kp, nr) = (self.n, self.kp, self.nr);
+        let tiles = uses_tiles(kernel);
+        if tiles {
+            // SAFETY: `kernel` is AMX only where the CPU and OS gave this
+            // process the tiles (`cpu::KernelPath::Amx`), or the model.
+            configure_tiles(kernel);
+        }
         for_each_tile(kp, KC, mode, rows, panels, tile_shape(kernel).1, |t| {
             // SAFETY (pointer arithmetic): t.panel < n / nr and t.k0 + t.kc
             // ≤ kp, so the panel's `kc · nr` bytes lie inside `self.panels`
@@ -226,6 +254,38 @@ impl QuantLinear {
             };
             tile.run(kernel);
         });
+        if tiles {
+            // SAFETY: configured above, on this thread.
+            release_tiles(kernel);
+        }
+    }
+}
+
+/// Loads the tile configuration on this thread.
+///
+/// # Safety
+/// `kernel` uses tiles and the CPU runs it.
+unsafe fn configure_tiles(kernel: Int8Kernel) {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Int8Kernel::Amx => <super::amx::Amx as super::amx::TileUnit>::configure(),
+        #[cfg(test)]
+        Int8Kernel::AmxModel => <super::amx::TileModel as super::amx::TileUnit>::configure(),
+        _ => {}
+    }
+}
+
+/// Gives this thread's tiles back.
+///
+/// # Safety
+/// As [`configure_tiles`], which ran on this thread.
+unsafe fn release_tiles(kernel: Int8Kernel) {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Int8Kernel::Amx => <super::amx::Amx as super::amx::TileUnit>::release(),
+        #[cfg(test)]
+        Int8Kernel::AmxModel => <super::amx::TileModel as super::amx::TileUnit>::release(),
+        _ => {}
     }
 }
 
@@ -370,6 +430,10 @@ impl Int8Tile {
             Int8Kernel::Vnni512 => super::gemm_vnni::tile_512(self),
             #[cfg(target_arch = "x86_64")]
             Int8Kernel::AvxVnni => super::gemm_vnni::tile_256(self),
+            #[cfg(target_arch = "x86_64")]
+            Int8Kernel::Amx => super::gemm_amx::int8_tile::<super::amx::Amx>(self),
+            #[cfg(test)]
+            Int8Kernel::AmxModel => super::gemm_amx::int8_tile::<super::amx::TileModel>(self),
             _ => self.plain(),
         }
     }
@@ -394,18 +458,29 @@ impl Int8Tile {
                     }
                 }
             }
-            let zero = *self.a_zero.add(r);
-            let a_scale = *self.a_scale.add(r);
-            for (j, &v) in acc.iter().enumerate() {
-                let sum = v - zero * *self.col_sums.add(j);
-                let scaled = sum as f32 * (a_scale * *self.w_scale.add(j));
-                let out = self.c.add(r * self.ldc + j);
-                *out = match self.init {
-                    Init::Bias => *self.bias.add(j) + scaled,
-                    Init::BiasPlusOut => (*self.bias.add(j) + *out) + scaled,
-                    Init::Out => *out + scaled,
-                };
-            }
+            self.finish_row(r, acc);
+        }
+    }
+
+    /// Row `r`'s integer sums (`nr` of them) to fp32: the zero-point
+    /// correction, both scales, then onto the bias or the output. Every
+    /// kernel but the VNNI ones (which do the same steps in registers) ends
+    /// here, so their outputs are equal bit for bit.
+    ///
+    /// # Safety
+    /// As [`Int8Tile::run`], `r < mr`, `sums.len() == nr`.
+    pub(super) unsafe fn finish_row(&self, r: usize, sums: &[i32]) {
+        let zero = *self.a_zero.add(r);
+        let a_scale = *self.a_scale.add(r);
+        for (j, &v) in sums.iter().enumerate() {
+            let sum = v - zero * *self.col_sums.add(j);
+            let scaled = sum as f32 * (a_scale * *self.w_scale.add(j));
+            let out = self.c.add(r * self.ldc + j);
+            *out = match self.init {
+                Init::Bias => *self.bias.add(j) + scaled,
+                Init::BiasPlusOut => (*self.bias.add(j) + *out) + scaled,
+                Init::Out => *out + scaled,
+            };
         }
     }
 }
@@ -422,7 +497,9 @@ mod tests {
             .collect()
     }
 
-    const KERNELS: [Int8Kernel; 3] = [
+    const KERNELS: [Int8Kernel; 5] = [
+        Int8Kernel::Amx,
+        Int8Kernel::AmxModel,
         Int8Kernel::Vnni512,
         Int8Kernel::AvxVnni,
         Int8Kernel::Portable,
@@ -430,6 +507,8 @@ mod tests {
 
     fn runs(kernel: Int8Kernel) -> bool {
         match kernel {
+            Int8Kernel::Amx => cpu::KernelPath::Amx.supported(),
+            Int8Kernel::AmxModel => true,
             Int8Kernel::Vnni512 => {
                 Int8Kernel::for_path(cpu::KernelPath::Avx512) == kernel
                     && cpu::KernelPath::Avx512.supported()
@@ -518,32 +597,39 @@ mod tests {
         }
     }
 
-    /// The VNNI kernels compute the same integers and the same fp32 steps
-    /// as the plain one: their outputs are equal bit for bit.
+    /// The VNNI and AMX kernels compute the same integers and the same
+    /// fp32 steps as the plain one: their outputs are equal bit for bit
+    /// (rows that fill a tile, and rows that leave one part empty).
     #[test]
-    fn vnni_kernels_equal_the_plain_kernel_exactly() {
+    fn hardware_kernels_equal_the_plain_kernel_exactly() {
         let seed: u64 = rand::random();
         println!("seed {seed} (replay: put it in place of rand::random())");
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        for kernel in [Int8Kernel::Vnni512, Int8Kernel::AvxVnni] {
+        for kernel in [
+            Int8Kernel::Vnni512,
+            Int8Kernel::AvxVnni,
+            Int8Kernel::Amx,
+            Int8Kernel::AmxModel,
+        ] {
             if !runs(kernel) {
                 println!("int8 {kernel}: skipped, this CPU has no {kernel}");
                 continue;
             }
-            let (m, n, k) = (29, 64, 1300);
-            let x = random(&mut rng, m * k, 2.0);
-            let w = random(&mut rng, n * k, 0.3);
-            let b = random(&mut rng, n, 1.0);
-            let packed = QuantLinear::pack_for(kernel, &w, Some(&b), n, k);
-            let input = QuantRows::new(&x, k, packed.kp);
-            for mode in [Accumulate::Overwrite, Accumulate::AddTo] {
-                let start = random(&mut rng, m * n, 1.0);
-                let mut fast = start.clone();
-                let mut plain = start.clone();
-                packed.forward_quantised(&input, &mut fast, mode, None, kernel);
-                packed.forward_quantised(&input, &mut plain, mode, None, Int8Kernel::Portable);
-                let differing = fast.iter().zip(&plain).filter(|(a, b)| a != b).count();
-                assert_eq!(differing, 0, "seed {seed}, {kernel} {mode:?}");
+            for (m, n, k) in [(29, 64, 1300), (96, 96, 384), (16, 32, 64)] {
+                let x = random(&mut rng, m * k, 2.0);
+                let w = random(&mut rng, n * k, 0.3);
+                let b = random(&mut rng, n, 1.0);
+                let packed = QuantLinear::pack_for(kernel, &w, Some(&b), n, k);
+                let input = QuantRows::new(&x, k, packed.kp);
+                for mode in [Accumulate::Overwrite, Accumulate::AddTo] {
+                    let start = random(&mut rng, m * n, 1.0);
+                    let mut fast = start.clone();
+                    let mut plain = start.clone();
+                    packed.forward_quantised(&input, &mut fast, mode, None, kernel);
+                    packed.forward_quantised(&input, &mut plain, mode, None, Int8Kernel::Portable);
+                    let differing = fast.iter().zip(&plain).filter(|(a, b)| a != b).count();
+                    assert_eq!(differing, 0, "seed {seed}, {kernel} {m}×{n}×{k} {mode:?}");
+                }
             }
             println!("int8 {kernel}: equal to the plain kernel");
         }

@@ -6,11 +6,14 @@
 //! sequence. The candle encoder stays the reference: tests pin this path to
 //! it on random models of every supported layout and on the real one.
 
+pub mod amx;
 pub mod attention;
 pub mod cpu;
 pub mod dense;
 pub mod encoder;
 pub mod gemm;
+#[cfg(any(target_arch = "x86_64", test))]
+mod gemm_amx;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx2;
 #[cfg(target_arch = "x86_64")]

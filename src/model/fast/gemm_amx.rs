@@ -1,0 +1,187 @@
+//! The AMX int8 and bf16 micro-kernels: 32 rows × 32 columns as a 2 × 2
+//! block of 16 × 16 accumulator tiles (oneDNN's blocking), so each loaded
+//! input tile and weight tile feeds two tile multiplies.
+//!
+//! The weight panels need no AMX layout of their own: a 32-column int8
+//! panel is `[k/4][32][4]` bytes and a bf16 one `[k/2][32][2]` values, so 16
+//! consecutive depth groups of the first (last) 16 columns are exactly a
+//! weight tile (`tdpbusd` / `tdpbf16ps` read B as rows of depth groups),
+//! 128 bytes apart. Each step of 64 input bytes (64 int8 codes or 32 bf16
+//! values) takes 16 groups, 2,048 bytes of panel, in both formats.
+//!
+//! The sums leave the tiles once per call into a 4 KiB block; the int8
+//! epilogue is the plain kernel's own (`Int8Tile::finish_row`), so AMX's
+//! int8 outputs equal the plain kernel's bit for bit, as VNNI's do.
+
+use super::amx::{tmm, TileUnit, TILE_BYTES, TILE_ROWS};
+use super::gemm::Init;
+use super::gemm_bf16::Bf16Tile;
+use super::gemm_int8::Int8Tile;
+
+/// Rows and columns one call covers.
+pub(super) const ROWS: usize = 2 * TILE_ROWS;
+pub(super) const COLUMNS: usize = 32;
+/// Input bytes per tile step (64 int8 codes, 32 bf16 values); a depth
+/// chunk is a whole number of steps.
+pub(super) const STEP_BYTES: usize = TILE_BYTES;
+/// Panel bytes per depth group (32 columns × 4 bytes: four int8 codes or
+/// two bf16 values), the stride of a weight tile's rows.
+const PANEL_GROUP_BYTES: usize = COLUMNS * 4;
+/// Panel bytes per tile step: 16 depth groups.
+const PANEL_STEP_BYTES: usize = TILE_ROWS * PANEL_GROUP_BYTES;
+/// Bytes between rows of the sums block (32 four-byte sums).
+const SUMS_STRIDE: usize = COLUMNS * 4;
+/// The longest input row of one depth chunk, in bytes (512 bf16 values).
+const MAX_CHUNK_BYTES: usize = 1024;
+
+/// The 32 × 32 four-byte sums of one call (i32 for int8, f32 for bf16).
+#[repr(C, align(64))]
+struct Sums([u32; ROWS * COLUMNS]);
+
+/// Runs `t` (`t.nr` = 32, `t.mr` ≤ 32, `t.kc` a multiple of 64) on `U`.
+///
+/// # Safety
+/// As [`Int8Tile::run`]; `U`'s requirement holds and `U::configure` ran on
+/// this thread.
+pub(super) unsafe fn int8_tile<U: TileUnit>(t: Int8Tile) {
+    debug_assert!(t.nr == COLUMNS && t.mr <= ROWS && t.kc.is_multiple_of(STEP_BYTES));
+    let mut sums = Sums([0; ROWS * COLUMNS]);
+    // SAFETY: the tile's rows are `mr` rows of `kc` codes `lda` apart, its
+    // panel `kc · 32` bytes: the contract of `multiply`.
+    multiply::<U, true>(t.a, t.lda, t.mr, t.panel as *const u8, t.kc, &mut sums);
+    for r in 0..t.mr {
+        let row: &[u32] = &sums.0[r * COLUMNS..][..COLUMNS];
+        // SAFETY (cast): i32 and u32 have one size and alignment; the tile
+        // unit wrote i32 sums.
+        let row = std::slice::from_raw_parts(row.as_ptr() as *const i32, COLUMNS);
+        t.finish_row(r, row);
+    }
+}
+
+/// Runs `t` (`t.nr` = 32, `t.mr` ≤ 32, `t.kc` a multiple of 32) on `U`.
+///
+/// # Safety
+/// As [`Bf16Tile::run`]; `U`'s requirement holds and `U::configure` ran on
+/// this thread.
+pub(super) unsafe fn bf16_tile<U: TileUnit>(t: Bf16Tile) {
+    debug_assert!(t.nr == COLUMNS && t.mr <= ROWS && (2 * t.kc).is_multiple_of(STEP_BYTES));
+    let mut sums = Sums([0; ROWS * COLUMNS]);
+    // SAFETY: `mr` rows of `kc` bf16 values (2 bytes) `lda` values apart;
+    // the panel holds `kc · 32` values: the contract of `multiply`.
+    multiply::<U, false>(
+        t.a as *const u8,
+        2 * t.lda,
+        t.mr,
+        t.panel as *const u8,
+        2 * t.kc,
+        &mut sums,
+    );
+    for r in 0..t.mr {
+        let out = t.c.add(r * t.ldc);
+        for j in 0..COLUMNS {
+            let start = match t.init {
+                Init::Bias => *t.bias.add(j),
+                Init::BiasPlusOut => *t.bias.add(j) + *out.add(j),
+                Init::Out => *out.add(j),
+            };
+            *out.add(j) = start + f32::from_bits(sums.0[r * COLUMNS + j]);
+        }
+    }
+}
+
+/// `sums = A · B` over one depth chunk: `rows` input rows of `depth` bytes
+/// `lda` bytes apart times a 32-column panel, in one or two row tiles. A
+/// row count the tiles do not match is copied, zero-padded, first: a tile
+/// load reads all 16 rows, and rows past the tile's belong to another task
+/// or to no one.
+///
+/// # Safety
+/// `a` covers `rows` (≤ 32) rows of `depth` readable bytes `lda` apart;
+/// `panel` covers `depth / 64 · 2,048` readable bytes; `depth` is a multiple
+/// of 64 and at most 1,024; `U` may run (see `int8_tile`).
+unsafe fn multiply<U: TileUnit, const INT8: bool>(
+    a: *const u8,
+    lda: usize,
+    rows: usize,
+    panel: *const u8,
+    depth: usize,
+    sums: &mut Sums,
+) {
+    let row_tiles = rows.div_ceil(TILE_ROWS);
+    if rows == row_tiles * TILE_ROWS {
+        return tiles::<U, INT8>(a, lda, row_tiles == 2, panel, depth, sums);
+    }
+    debug_assert!(depth <= MAX_CHUNK_BYTES);
+    let mut padded = std::mem::MaybeUninit::<[u8; ROWS * MAX_CHUNK_BYTES]>::uninit();
+    let padded = padded.as_mut_ptr() as *mut u8;
+    for r in 0..row_tiles * TILE_ROWS {
+        // SAFETY: r < 32 rows of `depth` ≤ 1,024 bytes lie in `padded`;
+        // source rows r < `rows` are the caller's. Rows the tiles read
+        // (0..16 · row_tiles, bytes 0..depth) are all written here.
+        if r < rows {
+            std::ptr::copy_nonoverlapping(a.add(r * lda), padded.add(r * depth), depth);
+        } else {
+            std::ptr::write_bytes(padded.add(r * depth), 0, depth);
+        }
+    }
+    tiles::<U, INT8>(padded, depth, row_tiles == 2, panel, depth, sums)
+}
+
+/// The tile loop: per 64 input bytes, load one or two input tiles and two
+/// weight tiles, multiply into two or four accumulators; then store them.
+///
+/// # Safety
+/// `a` covers 16 (`two_row_tiles`: 32) rows of `depth` readable bytes `lda`
+/// apart; otherwise as [`multiply`].
+#[inline(always)]
+unsafe fn tiles<U: TileUnit, const INT8: bool>(
+    a: *const u8,
+    lda: usize,
+    two_row_tiles: bool,
+    panel: *const u8,
+    depth: usize,
+    sums: &mut Sums,
+) {
+    U::zero::<{ tmm::C00 }>();
+    U::zero::<{ tmm::C01 }>();
+    if two_row_tiles {
+        U::zero::<{ tmm::C10 }>();
+        U::zero::<{ tmm::C11 }>();
+    }
+    let mut step = 0;
+    while step < depth {
+        let b = panel.add(step / STEP_BYTES * PANEL_STEP_BYTES);
+        U::load::<{ tmm::A0 }>(a.add(step), lda);
+        U::load::<{ tmm::B0 }>(b, PANEL_GROUP_BYTES);
+        U::load::<{ tmm::B1 }>(b.add(TILE_BYTES), PANEL_GROUP_BYTES);
+        dot::<U, INT8, { tmm::C00 }, { tmm::A0 }, { tmm::B0 }>();
+        dot::<U, INT8, { tmm::C01 }, { tmm::A0 }, { tmm::B1 }>();
+        if two_row_tiles {
+            U::load::<{ tmm::A1 }>(a.add(TILE_ROWS * lda + step), lda);
+            dot::<U, INT8, { tmm::C10 }, { tmm::A1 }, { tmm::B0 }>();
+            dot::<U, INT8, { tmm::C11 }, { tmm::A1 }, { tmm::B1 }>();
+        }
+        step += STEP_BYTES;
+    }
+    let out = sums.0.as_mut_ptr() as *mut u8;
+    let lower_out = out.add(TILE_ROWS * SUMS_STRIDE);
+    U::store::<{ tmm::C00 }>(out, SUMS_STRIDE);
+    U::store::<{ tmm::C01 }>(out.add(TILE_BYTES), SUMS_STRIDE);
+    if two_row_tiles {
+        U::store::<{ tmm::C10 }>(lower_out, SUMS_STRIDE);
+        U::store::<{ tmm::C11 }>(lower_out.add(TILE_BYTES), SUMS_STRIDE);
+    }
+}
+
+/// One tile multiply in the kernel's number format.
+///
+/// # Safety
+/// As [`TileUnit`]'s methods.
+#[inline(always)]
+unsafe fn dot<U: TileUnit, const INT8: bool, const C: u8, const A: u8, const B: u8>() {
+    if INT8 {
+        U::dot_u8_i8::<C, A, B>();
+    } else {
+        U::dot_bf16::<C, A, B>();
+    }
+}
