@@ -48,29 +48,32 @@ impl<'de> serde::de::DeserializeSeed<'de> for FirstConversations {
     type Value = OrderedConversations;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        impl<'de> Visitor<'de> for FirstConversations {
-            type Value = OrderedConversations;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of conversations")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                let mut seen = 0;
-                while seen < self.messages {
-                    let Some((k, v)) = map.next_entry::<String, Value>()? else {
-                        break;
-                    };
-                    seen += blocks(&v).iter().map(Vec::len).sum::<usize>();
-                    out.push((k, v));
-                }
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(OrderedConversations(out))
-            }
-        }
         d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstConversations {
+    type Value = OrderedConversations;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of conversations")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        let mut seen = 0;
+        while seen < self.messages {
+            let Some((k, v)) = map.next_entry::<String, Value>()? else {
+                break;
+            };
+            seen += blocks(&v).iter().map(Vec::len).sum::<usize>();
+            out.push((k, v));
+        }
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(OrderedConversations(out))
     }
 }
 

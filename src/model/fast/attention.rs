@@ -55,9 +55,13 @@ fn one_sequence(
     let mut probs = vec![0f32; padded];
     for h in 0..heads {
         let (q0, k0, v0) = (h * dh, hidden + h * dh, 2 * hidden + h * dh);
-        for (j, token) in seq.chunks_exact(stride).enumerate() {
-            for (d, &k) in token[k0..k0 + dh].iter().enumerate() {
-                keys_t[d * padded + j] = k;
+        // Row by row of the transposed block: contiguous stores and no
+        // index arithmetic inside (per-key scattered stores with their
+        // overflow checks were a quarter of attention's time).
+        for (d, row) in keys_t.chunks_exact_mut(padded).enumerate() {
+            let at = k0 + d;
+            for (slot, token) in row.iter_mut().zip(seq.chunks_exact(stride)) {
+                *slot = token[at];
             }
         }
         for (token, o) in seq.chunks_exact(stride).zip(out.chunks_exact_mut(hidden)) {

@@ -1,6 +1,7 @@
 //! One forward pass of a post-norm BERT-family encoder over ragged rows.
 
 use candle_core::{Device, Tensor};
+use rayon::prelude::*;
 
 use super::attention::attention;
 use super::dense::{Dense, LayerFormat};
@@ -168,78 +169,152 @@ impl FastEncoder {
             )));
         }
         let m: usize = lengths.iter().sum();
-        let mut x = self.embed(rows, m)?;
-        let mut qkv = vec![0f32; m * 3 * h];
-        let mut ctx = vec![0f32; m * h];
-        let mut inner = vec![0f32; m * self.intermediate];
-        let activation = self.activation;
-        for l in &self.layers {
-            l.qkv.forward(&x, m, &mut qkv, Accumulate::Overwrite, None);
-            attention(&qkv, &lengths, h, self.heads, &mut ctx);
-            l.attn_out.forward(&ctx, m, &mut x, Accumulate::AddTo, None);
-            l.attn_norm.apply_rows(&mut x, h);
-            l.ffn_in.forward(
-                &x,
-                m,
-                &mut inner,
-                Accumulate::Overwrite,
-                Some(&|v: &mut [f32]| activation.apply(v)),
-            );
-            l.ffn_out
-                .forward(&inner, m, &mut x, Accumulate::AddTo, None);
-            l.ffn_norm.apply_rows(&mut x, h);
-        }
-        Ok(self.pool(&x, &lengths))
-    }
-
-    /// Word + position (+ segment 0) embeddings, normalised: `[m, hidden]`.
-    fn embed(&self, rows: &[&[u32]], m: usize) -> Result<Vec<f32>, ModelError> {
-        let h = self.hidden;
-        let mut x = vec![0f32; m * h];
-        let mut t = 0;
-        for row in rows {
-            for (p, &id) in row.iter().enumerate() {
-                let id = id as usize;
-                if id >= self.vocab {
-                    return Err(ModelError::Unavailable(format!(
-                        "token id {id} is outside the vocabulary ({})",
-                        self.vocab
-                    )));
-                }
-                let out = &mut x[t * h..(t + 1) * h];
-                let word = &self.word[id * h..(id + 1) * h];
-                let pos = (self.position_offset + p) * h;
-                let position = &self.position[pos..pos + h];
-                for ((o, w), q) in out.iter_mut().zip(word).zip(position) {
-                    *o = w + q;
-                }
-                if let Some(tt) = &self.token_type {
-                    out.iter_mut().zip(tt).for_each(|(o, s)| *o += s);
-                }
-                t += 1;
+        Workspace::with(|w| {
+            let (x, qkv, ctx, inner) = w.sized(m, h, self.intermediate);
+            self.embed(rows, x)?;
+            let activation = self.activation;
+            for l in &self.layers {
+                l.qkv.forward(x, m, qkv, Accumulate::Overwrite, None);
+                attention(qkv, &lengths, h, self.heads, ctx);
+                l.attn_out.forward(ctx, m, x, Accumulate::AddTo, None);
+                l.attn_norm.apply_rows(x, h);
+                l.ffn_in.forward(
+                    x,
+                    m,
+                    inner,
+                    Accumulate::Overwrite,
+                    Some(&|v: &mut [f32]| activation.apply(v)),
+                );
+                l.ffn_out.forward(inner, m, x, Accumulate::AddTo, None);
+                l.ffn_norm.apply_rows(x, h);
             }
-        }
-        self.embed_norm.apply_rows(&mut x, h);
-        Ok(x)
+            Ok(self.pool(x, &lengths))
+        })
     }
 
+    /// Word + position (+ segment 0) embeddings, normalised, into `x`
+    /// (`[m, hidden]`, every value written). One task per row, as the
+    /// layers' work is: a serial pass here would be a fixed cost every core
+    /// waits for.
+    fn embed(&self, rows: &[&[u32]], x: &mut [f32]) -> Result<(), ModelError> {
+        let h = self.hidden;
+        if let Some(&id) = rows
+            .iter()
+            .flat_map(|r| r.iter())
+            .find(|&&id| id as usize >= self.vocab)
+        {
+            return Err(ModelError::Unavailable(format!(
+                "token id {id} is outside the vocabulary ({})",
+                self.vocab
+            )));
+        }
+        split_by_rows(x, rows.iter().map(|r| r.len() * h))
+            .into_par_iter()
+            .zip(rows)
+            .for_each(|(out, row)| {
+                for (p, (out, &id)) in out.chunks_exact_mut(h).zip(row.iter()).enumerate() {
+                    let id = id as usize;
+                    let word = &self.word[id * h..(id + 1) * h];
+                    let pos = (self.position_offset + p) * h;
+                    let position = &self.position[pos..pos + h];
+                    for ((o, w), q) in out.iter_mut().zip(word).zip(position) {
+                        *o = w + q;
+                    }
+                    if let Some(tt) = &self.token_type {
+                        out.iter_mut().zip(tt).for_each(|(o, s)| *o += s);
+                    }
+                }
+            });
+        self.embed_norm.apply_rows(x, h);
+        Ok(())
+    }
+
+    /// Each row's first token and mean token, one task per row.
     fn pool(&self, x: &[f32], lengths: &[usize]) -> Pooled {
         let h = self.hidden;
         let mut first = vec![0f32; lengths.len() * h];
         let mut mean = vec![0f32; lengths.len() * h];
+        let mut starts = Vec::with_capacity(lengths.len());
         let mut offset = 0;
-        for (i, &len) in lengths.iter().enumerate() {
-            first[i * h..(i + 1) * h].copy_from_slice(&x[offset * h..(offset + 1) * h]);
-            let out = &mut mean[i * h..(i + 1) * h];
-            for t in offset..offset + len {
-                out.iter_mut()
-                    .zip(&x[t * h..(t + 1) * h])
-                    .for_each(|(o, v)| *o += v);
-            }
-            let inv = 1.0 / len as f32;
-            out.iter_mut().for_each(|o| *o *= inv);
+        for &len in lengths {
+            starts.push(offset);
             offset += len;
         }
+        first
+            .par_chunks_exact_mut(h)
+            .zip(mean.par_chunks_exact_mut(h))
+            .zip(starts.par_iter().zip(lengths))
+            .for_each(|((first, out), (&start, &len))| {
+                let tokens = &x[start * h..(start + len) * h];
+                first.copy_from_slice(&tokens[..h]);
+                for token in tokens.chunks_exact(h) {
+                    out.iter_mut().zip(token).for_each(|(o, v)| *o += v);
+                }
+                let inv = 1.0 / len as f32;
+                out.iter_mut().for_each(|o| *o *= inv);
+            });
         Pooled { first, mean }
     }
+}
+
+/// `buf` cut into consecutive pieces of the given lengths.
+fn split_by_rows(mut buf: &mut [f32], lengths: impl Iterator<Item = usize>) -> Vec<&mut [f32]> {
+    let mut out = Vec::new();
+    for len in lengths {
+        let (mine, rest) = std::mem::take(&mut buf).split_at_mut(len);
+        out.push(mine);
+        buf = rest;
+    }
+    out
+}
+
+/// A thread's activation buffers, kept between batches: a batch's buffers
+/// are tens of megabytes, and allocating them zeroed every batch was a
+/// serial memset (or a round of page faults) every core waited for. Every
+/// value a pass reads it has written first, so old contents never leak
+/// into a result.
+#[derive(Default)]
+struct Workspace {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    inner: Vec<f32>,
+}
+
+impl Workspace {
+    /// Runs `f` on this thread's workspace, or on a fresh one if a forward
+    /// pass already holds it (a pass started from inside another's
+    /// parallel loop, on a thread that stole it).
+    fn with<T>(f: impl FnOnce(&mut Workspace) -> T) -> T {
+        WORKSPACE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut mine) => f(&mut mine),
+            Err(_) => f(&mut Workspace::default()),
+        })
+    }
+
+    /// The four buffers for `m` tokens, exactly sized (grown when needed).
+    #[allow(clippy::type_complexity)]
+    fn sized(
+        &mut self,
+        m: usize,
+        h: usize,
+        intermediate: usize,
+    ) -> (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) {
+        fn at_least(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+            if v.len() < n {
+                v.resize(n, 0.0);
+            }
+            &mut v[..n]
+        }
+        (
+            at_least(&mut self.x, m * h),
+            at_least(&mut self.qkv, m * 3 * h),
+            at_least(&mut self.ctx, m * h),
+            at_least(&mut self.inner, m * intermediate),
+        )
+    }
+}
+
+thread_local! {
+    static WORKSPACE: std::cell::RefCell<Workspace> = std::cell::RefCell::new(Workspace::default());
 }

@@ -252,9 +252,17 @@ pub(super) fn for_each_block(
     });
 }
 
+/// Tasks a GEMM aims for per thread. Two left a 16-thread pool with 40
+/// tasks for a chat batch (20 row blocks × 2): 2.5 a thread, so the pool
+/// waited on threads doing 3. Four keeps that wait under a quarter and
+/// leaves 2 threads as they were (20 row blocks ≥ 8).
+const TASKS_PER_THREAD: usize = 4;
+
 /// How one GEMM is cut into tasks: blocks of `MC` rows, and, when there
-/// are fewer row blocks than twice the threads, blocks of panels too, so
-/// every core has work on a small batch. Every block is non-empty: the
+/// are fewer row blocks than [`TASKS_PER_THREAD`] per thread, blocks of
+/// panels too, so every core has work on a small batch and no core waits
+/// long for the last task (with t tasks a thread, the slowest does at most
+/// one more than the mean: 1/t). Every block is non-empty: the
 /// number of column blocks is recomputed from the panels per block, so no
 /// block can start past the last panel (a pointer to it would be out of
 /// bounds, which is undefined behaviour even if nothing is read).
@@ -270,10 +278,11 @@ impl TaskPlan {
     fn new(m: usize, panels: usize, threads: usize) -> Self {
         let row_blocks = m.div_ceil(MC);
         let threads = threads.max(1);
-        let wanted = if row_blocks >= 2 * threads {
+        let tasks = TASKS_PER_THREAD * threads;
+        let wanted = if row_blocks >= tasks {
             1
         } else {
-            (2 * threads).div_ceil(row_blocks.max(1)).min(panels.max(1))
+            tasks.div_ceil(row_blocks.max(1)).min(panels.max(1))
         };
         let panels_per_block = panels.div_ceil(wanted).max(1);
         Self {
