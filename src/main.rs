@@ -7,6 +7,16 @@ use clap::Parser;
 use calltone::cli::{self, args::Cli};
 
 fn main() -> ExitCode {
+    // Before anything starts the CUDA driver (or any other thread): where
+    // it keeps the kernels it compiles (`device::kernel_cache_env`).
+    #[cfg(feature = "cuda")]
+    for (name, value) in
+        calltone::model::device::kernel_cache_env(&calltone::setup::cache_dir(), |k| {
+            std::env::var_os(k)
+        })
+    {
+        std::env::set_var(name, value);
+    }
     let parsed = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -345,6 +345,10 @@ fn devices_and_precisions_this_build_cannot_run_are_refused_clearly() {
         let out = run(&["--device", "cuda:1"]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("--features cuda"));
+        // Warming the GPU kernels on a build without CUDA says how to build.
+        let out = calltone().args(["setup", "--gpu"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--features cuda"));
     }
     let out = run(&["--precision", "f16", "--device", "cpu"]);
     assert_eq!(out.status.code(), Some(2));

@@ -171,6 +171,12 @@ pub struct SetupArgs {
     /// index: pip is never run; every sha256 is checked, a missing or wrong file named.
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
+    /// Also run the model once on the first CUDA GPU, so the driver compiles candle's
+    /// kernels for it now (~20 s) and keeps them in calltone's cache
+    /// (CALLTONE_HOME/cuda-kernels, unless CUDA_CACHE_PATH is set): later runs on a GPU of
+    /// that kind start at once. Needs a build with --features cuda.
+    #[arg(long, conflicts_with = "download_to")]
+    pub gpu: bool,
 }
 
 #[derive(Args, Debug)]

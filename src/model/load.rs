@@ -34,6 +34,16 @@ pub fn load_model(arg: &ModelChoice) -> anyhow::Result<SentimentModel> {
         crate::say!("calltone: {n}");
     }
     let mut precision = arg.precision.resolve(&device);
+    if matches!(device, candle_core::Device::Cuda(_)) {
+        let (on_gpu, notice) = arg
+            .precision
+            .on_cuda(device::compute_capability(&device))
+            .map_err(anyhow::Error::msg)?;
+        if let Some(n) = notice {
+            crate::say!("calltone: {n}");
+        }
+        precision = on_gpu;
+    }
     if device.is_cpu() && precision == Precision::F16 {
         anyhow::bail!(
             "--precision f16 needs a GPU: on this CPU it would run slower than fp32 \
