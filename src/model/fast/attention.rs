@@ -74,40 +74,35 @@ fn one_sequence(
             for p in probs.iter_mut() {
                 *p = exp_neg(*p - max);
             }
-            let probs = &probs[..len];
+            let probs = &mut probs[..len];
             let inv = 1.0 / sum(probs);
-            weighted_values(probs, inv, seq, stride, v0, &mut o[h * dh..(h + 1) * dh]);
+            // Normalised once here, in lanes, rather than per key inside
+            // every 16-wide block of the values (the same products).
+            probs.iter_mut().for_each(|p| *p *= inv);
+            weighted_values(probs, seq, stride, v0, &mut o[h * dh..(h + 1) * dh]);
         }
     }
 }
 }
 
-/// `out = inv · Σ_j probs[j] · value_j` (values `out.len()` long at `v0`
-/// in each `stride`-long token of `seq`). In 16-wide blocks summed in
+/// `out = Σ_j weights[j] · value_j` (values `out.len()` long at `v0` in
+/// each `stride`-long token of `seq`). In 16-wide blocks summed in
 /// registers and stored once: adding into `out` per key made every key wait
 /// on the previous key's store.
 #[inline(always)]
-fn weighted_values(
-    probs: &[f32],
-    inv: f32,
-    seq: &[f32],
-    stride: usize,
-    v0: usize,
-    out: &mut [f32],
-) {
+fn weighted_values(weights: &[f32], seq: &[f32], stride: usize, v0: usize, out: &mut [f32]) {
     if !out.len().is_multiple_of(LANES) {
         out.fill(0.0);
-        for (&p, value) in probs.iter().zip(seq.chunks_exact(stride)) {
-            axpy(p * inv, &value[v0..v0 + out.len()], out);
+        for (&w, value) in weights.iter().zip(seq.chunks_exact(stride)) {
+            axpy(w, &value[v0..v0 + out.len()], out);
         }
         return;
     }
     for (block, out) in out.chunks_exact_mut(LANES).enumerate() {
         let at = v0 + block * LANES;
         let mut acc = [0f32; LANES];
-        for (&p, value) in probs.iter().zip(seq.chunks_exact(stride)) {
+        for (&w, value) in weights.iter().zip(seq.chunks_exact(stride)) {
             let value = &value[at..at + LANES];
-            let w = p * inv;
             for l in 0..LANES {
                 acc[l] = fmadd(w, value[l], acc[l]);
             }

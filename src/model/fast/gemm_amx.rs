@@ -111,7 +111,8 @@ unsafe fn multiply<U: TileUnit, const INT8: bool>(
     if rows == row_tiles * TILE_ROWS {
         return tiles::<U, INT8>(a, lda, row_tiles == 2, panel, depth, sums);
     }
-    debug_assert!(depth <= MAX_CHUNK_BYTES);
+    // Checked in release too: the buffer below is sized by it.
+    assert!(depth <= MAX_CHUNK_BYTES, "a depth chunk of {depth} bytes");
     let mut padded = std::mem::MaybeUninit::<[u8; ROWS * MAX_CHUNK_BYTES]>::uninit();
     let padded = padded.as_mut_ptr() as *mut u8;
     for r in 0..row_tiles * TILE_ROWS {
