@@ -139,7 +139,9 @@ impl Int8Kernel {
         #[cfg(target_arch = "x86_64")]
         {
             let has = |f: bool| path != KernelPath::Portable && f;
-            if path == KernelPath::Amx {
+            // AMX only once the hardware has been seen to agree with the
+            // plain kernel; else the VNNI kernel below.
+            if path == KernelPath::Amx && super::gemm_amx::hardware_agrees() {
                 return Int8Kernel::Amx;
             }
             if path.vectors() == KernelPath::Avx512

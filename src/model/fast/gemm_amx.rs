@@ -186,3 +186,113 @@ unsafe fn dot<U: TileUnit, const INT8: bool, const C: u8, const A: u8, const B: 
         U::dot_bf16::<C, A, B>();
     }
 }
+
+/// Whether this CPU's AMX kernels give the plain kernels' answers: the
+/// kernels were tested on a model of the tile unit ([`super::amx::TileModel`]),
+/// and this is the check that the hardware agrees with the model, run once
+/// before the first AMX layer is packed. Where they disagree, calltone says
+/// so and runs the VNNI / AVX512-BF16 kernels instead
+/// (`Int8Kernel::for_path`, `Bf16Kernel::for_path`).
+#[cfg(target_arch = "x86_64")]
+pub(super) fn hardware_agrees() -> bool {
+    use super::cpu::Int8Kernel;
+    use super::gemm_bf16::Bf16Kernel;
+    static AGREES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AGREES.get_or_init(|| match disagreement(Int8Kernel::Amx, Bf16Kernel::Amx) {
+        None => true,
+        Some(why) => {
+            crate::say!(
+                "calltone: the AMX kernels disagree with the plain kernels on this CPU ({why}); \
+                 running the int8 and bf16 layers without AMX"
+            );
+            false
+        }
+    })
+}
+
+/// How `int8` and `bf16` (tile kernels) differ from the plain kernels on a
+/// fixed problem with a full and an edge row tile, a depth the tiles pad
+/// and both accumulate modes: int8 must be equal bit for bit (same
+/// integers, same fp32 steps), bf16 within fp32 summation-order error of
+/// the same rounded inputs. `None` when they agree.
+pub(super) fn disagreement(
+    int8: super::cpu::Int8Kernel,
+    bf16: super::gemm_bf16::Bf16Kernel,
+) -> Option<String> {
+    use super::cpu::Int8Kernel;
+    use super::gemm::Accumulate;
+    use super::gemm_bf16::{Bf16Kernel, Bf16Linear};
+    use super::gemm_int8::QuantLinear;
+    let (m, n, k) = (45, 64, 200);
+    // A fixed pseudo-random sequence in [-1, 1): the check needs no seed.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    };
+    let x: Vec<f32> = (0..m * k).map(|_| next()).collect();
+    let w: Vec<f32> = (0..n * k).map(|_| next() * 0.2).collect();
+    let b: Vec<f32> = (0..n).map(|_| next()).collect();
+    let start: Vec<f32> = (0..m * n).map(|_| next()).collect();
+    let magnitude: f32 = w.iter().map(|v| v.abs()).sum::<f32>() / n as f32;
+    for mode in [Accumulate::Overwrite, Accumulate::AddTo] {
+        let run_int8 = |kernel| {
+            let mut y = start.clone();
+            QuantLinear::pack_for(kernel, &w, Some(&b), n, k).forward(&x, m, &mut y, mode, None);
+            y
+        };
+        let (tiles, plain) = (run_int8(int8), run_int8(Int8Kernel::Portable));
+        if let Some(i) = (0..m * n).find(|&i| tiles[i].to_bits() != plain[i].to_bits()) {
+            return Some(format!(
+                "int8 {mode:?} [{}, {}]: {} against {}",
+                i / n,
+                i % n,
+                tiles[i],
+                plain[i]
+            ));
+        }
+        let run_bf16 = |kernel| {
+            let mut y = start.clone();
+            Bf16Linear::pack_for(kernel, &w, Some(&b), n, k).forward(&x, m, &mut y, mode, None);
+            y
+        };
+        let (tiles, plain) = (run_bf16(bf16), run_bf16(Bf16Kernel::Portable));
+        // |x| < 1: each sum's terms add up to at most k · mean |w| per
+        // column; fp32 order differences stay far below 1e-5 of that.
+        let bound = 1e-5 * k as f32 * magnitude + 1e-5;
+        if let Some(i) = (0..m * n).find(|&i| (tiles[i] - plain[i]).abs() > bound) {
+            return Some(format!(
+                "bf16 {mode:?} [{}, {}]: {} against {} (bound {bound})",
+                i / n,
+                i % n,
+                tiles[i],
+                plain[i]
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fast::cpu::Int8Kernel;
+    use crate::model::fast::gemm_bf16::Bf16Kernel;
+
+    /// The start-up check passes for kernels that agree: the tile model
+    /// here, and the hardware on an AMX CPU.
+    #[test]
+    fn the_start_up_check_accepts_kernels_that_agree() {
+        assert_eq!(
+            disagreement(Int8Kernel::AmxModel, Bf16Kernel::AmxModel),
+            None
+        );
+        if crate::model::fast::cpu::KernelPath::Amx.supported() {
+            assert_eq!(disagreement(Int8Kernel::Amx, Bf16Kernel::Amx), None);
+        } else {
+            println!("amx start-up check on the hardware: skipped, this CPU has no amx");
+        }
+    }
+}

@@ -39,11 +39,15 @@ pub enum Bf16Kernel {
 impl Bf16Kernel {
     /// The bf16 kernel for `path` on this CPU.
     pub fn for_path(path: KernelPath) -> Bf16Kernel {
-        if path == KernelPath::Amx {
+        // AMX only once the hardware has been seen to agree with the plain
+        // kernel; else the AVX512-BF16 kernel below.
+        #[cfg(target_arch = "x86_64")]
+        if path == KernelPath::Amx && super::gemm_amx::hardware_agrees() {
             return Bf16Kernel::Amx;
         }
         #[cfg(target_arch = "x86_64")]
-        if path == KernelPath::Avx512 && std::arch::is_x86_feature_detected!("avx512bf16") {
+        if path.vectors() == KernelPath::Avx512 && std::arch::is_x86_feature_detected!("avx512bf16")
+        {
             return Bf16Kernel::Avx512Bf16;
         }
         let _ = path;
