@@ -81,3 +81,30 @@ fn bench_writes_the_workload_for_other_engines_and_keeps_the_fastest_run() {
     // Ragged batches: nothing computed beyond the real tokens.
     assert_eq!(r["score"]["padded_tokens"], r["score"]["real_tokens"]);
 }
+
+/// Several thread counts: one row per count, in the order given, each with
+/// the same workload scored (the first row is the base of the speedups),
+/// and no GPU ceiling on the CPU.
+#[test]
+fn bench_threads_makes_the_scaling_table() {
+    let r = bench_json(&["--threads", "2,1"]);
+    let rows = r["rows"].as_array().unwrap();
+    let threads: Vec<u64> = rows
+        .iter()
+        .map(|row| row["threads"].as_u64().unwrap())
+        .collect();
+    assert_eq!(threads, [2, 1]);
+    assert_eq!(rows[0]["speedup"].as_f64().unwrap(), 1.0);
+    for row in rows {
+        let tps = row["real_tokens_per_second"].as_f64().unwrap();
+        assert!(tps.is_finite() && tps > 0.0, "{row}");
+        assert!(row["speedup"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    assert!(r["engine"].as_str().unwrap().contains("CPU path"), "{r}");
+    let single = bench_json(&["--threads", "1"]);
+    assert!(
+        single.get("rows").is_none(),
+        "one count is the usual report"
+    );
+    assert!(single["device_gemm"].is_null(), "no GPU ceiling on the CPU");
+}

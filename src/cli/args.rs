@@ -478,9 +478,11 @@ pub struct BenchArgs {
     /// Padded tokens per model batch (default: 4,096 on the CPU, 32,768 on a GPU).
     #[arg(long, value_name = "N")]
     pub batch_tokens: Option<usize>,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads (default: all cores). Several, comma-separated (`--threads
+    /// 1,2,4,8,16`), run the workload once per count on a pool of exactly that many
+    /// threads and print how throughput scales, against the first count.
+    #[arg(long, value_name = "N[,N…]", value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Vec<u16>,
     /// Also write the workload's texts here (JSON lines, one string each), to run the
     /// same workload through another engine (benches/onnxruntime_compare.py).
     #[arg(long, value_name = "FILE")]

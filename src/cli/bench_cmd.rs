@@ -158,7 +158,10 @@ fn print(r: &BenchReport) {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    configure_threads(args.threads);
+    let counts: Vec<usize> = args.threads.iter().map(|&n| usize::from(n)).collect();
+    // The global pool: the one count, or the most of several (the scaling
+    // runs build a pool of each count and run inside it).
+    configure_threads(counts.iter().copied().max());
     let threads = rayon::current_num_threads();
     let model = load_model(&plans::model_choice(&args.model))?;
     let rules = load_rules(None)?;
@@ -187,6 +190,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         &model,
         ScoreOptions::for_device(!model.device.is_cpu(), args.batch_tokens),
     );
+    if counts.len() > 1 {
+        let output = CallOutput {
+            rules: &rules,
+            redact: true,
+            model: &model.name,
+        };
+        let workload = super::bench_scaling::Workload {
+            convs: &convs,
+            corpus,
+            read,
+        };
+        let r = super::bench_scaling::run(&output, &scorer, workload, &counts, args.repeat)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            super::bench_scaling::print(&r);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let texts: Vec<&str> = convs
         .iter()
         .flat_map(|c| c.turns.iter().map(|t| t.text.as_str()))

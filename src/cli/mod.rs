@@ -4,6 +4,7 @@
 pub mod analyze_cmd;
 pub mod args;
 pub mod bench_cmd;
+pub mod bench_scaling;
 pub mod bench_stream;
 pub mod calibrate_cmd;
 pub mod eval_cmd;
