@@ -50,6 +50,9 @@ pub(super) trait TileUnit {
     unsafe fn dot_u8_i8<const C: u8, const A: u8, const B: u8>();
     /// `C[i][j] += Σ_t A[i][2l + t] · B[l][2j + t]`, A and B bf16, C fp32.
     unsafe fn dot_bf16<const C: u8, const A: u8, const B: u8>();
+    /// Whether the kernels may finish their sums with AVX-512 (the
+    /// epilogues in `gemm_amx.rs`): every AMX CPU has it.
+    fn avx512_epilogue() -> bool;
 }
 
 /// Palette 1 with every tile 16 rows × 64 bytes: the 64-byte block
@@ -128,6 +131,11 @@ impl TileUnit for Amx {
             c = const C, a = const A, b = const B,
             options(nostack, nomem)
         );
+    }
+
+    /// `KernelPath::Amx`, the only way to this unit, requires AVX-512.
+    fn avx512_epilogue() -> bool {
+        true
     }
 }
 
@@ -275,6 +283,15 @@ impl TileUnit for TileModel {
             let odd = widen(a[2], a[3]) * widen(b[2], b[3]);
             (f32::from_le_bytes(acc) + even + odd).to_le_bytes()
         });
+    }
+
+    /// Where the CPU has AVX-512, so the model's tests cover those
+    /// epilogues too (and the plain ones elsewhere).
+    fn avx512_epilogue() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return std::arch::is_x86_feature_detected!("avx512f");
+        #[cfg(not(target_arch = "x86_64"))]
+        return false;
     }
 }
 

@@ -28,6 +28,14 @@ const KC: usize = 256;
 /// (docs/speed.md); the results are bit for bit the same.
 const MC: usize = 84;
 
+/// Rows per task for a kernel with `mr` rows per tile: [`MC`] where the
+/// tiles divide it, else the next multiple of `mr` (AMX's 32: 96), so only
+/// a matrix's last row block has a partial tile. With 84, AMX padded and
+/// copied a 20-row edge in every third tile.
+fn rows_per_block(mr: usize) -> usize {
+    MC.next_multiple_of(mr)
+}
+
 /// A weight matrix `[n, k]` packed into panels of `nr` output columns for
 /// one kernel path.
 pub struct PackedLinear {
@@ -132,13 +140,22 @@ impl PackedLinear {
         if m == 0 {
             return;
         }
-        for_each_block(m, self.n / self.nr, self.nr, y, then, |rows, panels, y| {
-            // SAFETY: `for_each_block` hands each call its own non-empty
-            // block of rows `< m` and panels `< n / nr` of `y` (`m · n`
-            // floats); `x` holds `m · k` floats (asserted above), the packed
-            // panels `n · k`: `block` reads inside both.
-            unsafe { self.block(self.path, x, rows, panels, y, mode) }
-        });
+        let mr = tile_shape(self.path).1;
+        for_each_block(
+            m,
+            self.n / self.nr,
+            self.nr,
+            mr,
+            y,
+            then,
+            |rows, panels, y| {
+                // SAFETY: `for_each_block` hands each call its own non-empty
+                // block of rows `< m` and panels `< n / nr` of `y` (`m · n`
+                // floats); `x` holds `m · k` floats (asserted above), the packed
+                // panels `n · k`: `block` reads inside both.
+                unsafe { self.block(self.path, x, rows, panels, y, mode) }
+            },
+        );
     }
 
     /// One task: rows × panels, in depth chunks.
@@ -222,6 +239,7 @@ pub(super) fn for_each_block(
     m: usize,
     panels: usize,
     nr: usize,
+    mr: usize,
     y: &mut [f32],
     then: Option<&Epilogue<'_>>,
     block: impl Fn(std::ops::Range<usize>, std::ops::Range<usize>, *mut f32) + Sync,
@@ -231,7 +249,7 @@ pub(super) fn for_each_block(
     if m == 0 {
         return;
     }
-    let plan = TaskPlan::new(m, panels, rayon::current_num_threads());
+    let plan = TaskPlan::new(m, panels, rayon::current_num_threads(), rows_per_block(mr));
     let out = SharedOut(y.as_mut_ptr());
     (0..plan.tasks()).into_par_iter().for_each(|task| {
         let (rows, cols) = plan.task(task);
@@ -269,14 +287,15 @@ const TASKS_PER_THREAD: usize = 4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TaskPlan {
     m: usize,
+    rows_per_block: usize,
     panels: usize,
     col_blocks: usize,
     panels_per_block: usize,
 }
 
 impl TaskPlan {
-    fn new(m: usize, panels: usize, threads: usize) -> Self {
-        let row_blocks = m.div_ceil(MC);
+    fn new(m: usize, panels: usize, threads: usize, rows_per_block: usize) -> Self {
+        let row_blocks = m.div_ceil(rows_per_block);
         let threads = threads.max(1);
         let tasks = TASKS_PER_THREAD * threads;
         let wanted = if row_blocks >= tasks {
@@ -287,6 +306,7 @@ impl TaskPlan {
         let panels_per_block = panels.div_ceil(wanted).max(1);
         Self {
             m,
+            rows_per_block,
             panels,
             col_blocks: panels.div_ceil(panels_per_block).max(1),
             panels_per_block,
@@ -294,13 +314,13 @@ impl TaskPlan {
     }
 
     fn tasks(&self) -> usize {
-        self.m.div_ceil(MC) * self.col_blocks
+        self.m.div_ceil(self.rows_per_block) * self.col_blocks
     }
 
     /// Task `t`'s rows and panels, both non-empty and in bounds for `t < tasks()`.
     fn task(&self, t: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
         let (rb, cb) = (t / self.col_blocks, t % self.col_blocks);
-        let rows = rb * MC..((rb + 1) * MC).min(self.m);
+        let rows = rb * self.rows_per_block..((rb + 1) * self.rows_per_block).min(self.m);
         let cols = cb * self.panels_per_block..((cb + 1) * self.panels_per_block).min(self.panels);
         (rows, cols)
     }
@@ -564,8 +584,11 @@ mod tests {
     fn task_plans_cover_the_output_once_with_no_empty_block() {
         for threads in 1..=64 {
             for m in [1, 2, 5, 71, 72, 73, 150, 500, 2000] {
-                for panels in [1, 2, 3, 24, 72, 96] {
-                    let plan = TaskPlan::new(m, panels, threads);
+                for (panels, mr) in [1, 2, 3, 24, 72, 96]
+                    .into_iter()
+                    .zip([6, 12, 32].iter().cycle())
+                {
+                    let plan = TaskPlan::new(m, panels, threads, rows_per_block(*mr));
                     let mut seen = vec![0u8; m * panels];
                     for t in 0..plan.tasks() {
                         let (rows, cols) = plan.task(t);

@@ -182,12 +182,21 @@ impl Bf16Linear {
             return;
         }
         let input = to_bf16_rows(&x[..m * self.k], self.k, self.kp);
-        for_each_block(m, self.n / self.nr, self.nr, y, then, |rows, panels, y| {
-            // SAFETY: `for_each_block` hands each call its own non-empty
-            // block of rows `< m` and panels `< n / nr` of `y` (`m · n`
-            // floats); `input` holds `m` rows of `kp` values.
-            unsafe { self.block(self.kernel, &input, rows, panels, y, mode) }
-        });
+        let mr = tile_shape(self.kernel).1;
+        for_each_block(
+            m,
+            self.n / self.nr,
+            self.nr,
+            mr,
+            y,
+            then,
+            |rows, panels, y| {
+                // SAFETY: `for_each_block` hands each call its own non-empty
+                // block of rows `< m` and panels `< n / nr` of `y` (`m · n`
+                // floats); `input` holds `m` rows of `kp` values.
+                unsafe { self.block(self.kernel, &input, rows, panels, y, mode) }
+            },
+        );
     }
 
     /// One task: rows × panels, in depth chunks.

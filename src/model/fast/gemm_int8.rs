@@ -193,6 +193,7 @@ impl QuantLinear {
             input.rows(),
             self.n / self.nr,
             self.nr,
+            tile_shape(kernel).1,
             y,
             then,
             |rows, panels, y| {
