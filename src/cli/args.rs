@@ -197,10 +197,9 @@ pub struct ModelArg {
     /// CPU), cpu, cuda, cuda:N, metal. GPUs need a build with --features cuda / metal.
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
     pub device: crate::model::device::DeviceChoice,
-    /// CPU kernel path (default: the fastest measured path this CPU runs; `calltone
-    /// --version` lists them): amx (avx512 with AMX tiles for int8 and bf16; not yet
-    /// measured, so never the default), avx512, avx2 or portable. To compare paths on one
-    /// machine.
+    /// CPU kernel path (default: the fastest path this CPU runs; `calltone --version`
+    /// lists them): amx (avx512 with AMX tiles for int8 and bf16), avx512, avx2 or
+    /// portable. To compare paths on one machine.
     #[arg(long, value_enum, env = "CALLTONE_KERNEL", value_name = "PATH")]
     pub kernel: Option<crate::model::fast::cpu::KernelPath>,
 }

@@ -22,10 +22,9 @@ pub fn long_version() -> &'static str {
         .collect();
         let paths: Vec<String> = KernelPath::report()
             .into_iter()
-            .map(|(p, ok)| match (ok, p.chosen_by_default()) {
-                (true, true) => p.name().to_string(),
-                (true, false) => format!("{p} (only with --kernel {p}: not yet measured)"),
-                (false, _) => format!("{p} (this CPU lacks it)"),
+            .map(|(p, ok)| match ok {
+                true => p.name().to_string(),
+                false => format!("{p} (this CPU lacks it)"),
             })
             .collect();
         let short = |h: Option<String>| h.map_or_else(|| "?".into(), |h| h[..16].to_string());

@@ -18,8 +18,7 @@ pub enum KernelPath {
     /// AVX-512 (F, BW, VL, DQ) + FMA, 512-bit: Xeon since Skylake-SP, Zen 4 and later.
     Avx512,
     /// `avx512` with AMX tiles for the int8 and bf16 layers: Xeon since
-    /// Sapphire Rapids. Not chosen by default until it has been measured on
-    /// such a CPU (docs/speed.md); `--kernel amx` runs it.
+    /// Sapphire Rapids.
     Amx,
 }
 
@@ -31,13 +30,6 @@ impl KernelPath {
         KernelPath::Avx2,
         KernelPath::Portable,
     ];
-
-    /// Whether the default choice may take this path: only paths measured
-    /// on a CPU that has them. The AMX kernels were written and tested on a
-    /// model of the tile unit; no AMX CPU has run them yet.
-    pub fn chosen_by_default(self) -> bool {
-        self != KernelPath::Amx
-    }
 
     /// The path whose fp32 GEMM and row-wise passes this one runs (AMX only
     /// changes the int8 and bf16 layers).
@@ -81,11 +73,12 @@ impl KernelPath {
         }
     }
 
-    /// The fastest measured path this CPU runs.
+    /// The fastest path this CPU runs (each measured faster than the next
+    /// on a CPU that has both: docs/speed.md).
     pub fn best() -> KernelPath {
         Self::ALL
             .into_iter()
-            .find(|p| p.chosen_by_default() && p.supported())
+            .find(|p| p.supported())
             .unwrap_or(KernelPath::Portable)
     }
 
