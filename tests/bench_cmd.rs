@@ -108,3 +108,43 @@ fn bench_threads_makes_the_scaling_table() {
     );
     assert!(single["device_gemm"].is_null(), "no GPU ceiling on the CPU");
 }
+
+/// `--skip-messages` takes a later slice of the default corpus (the held-out
+/// workload of the README's figures): the report names it, and its texts are
+/// the tail of a longer slice from the start (a turn the cut splits keeps
+/// the part inside the slice). Needs `calltone setup --data`.
+#[test]
+fn bench_skip_messages_times_a_later_slice_of_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], texts: &str| -> (Value, Vec<String>) {
+        let path = dir.path().join(texts);
+        let out = Command::cargo_bin("calltone")
+            .unwrap()
+            .args(["bench", "--json", "--texts-out", path.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let texts = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (serde_json::from_slice(&out.stdout).unwrap(), texts)
+    };
+    let (whole, whole_texts) = run(&["--messages", "60"], "whole.jsonl");
+    let (later, later_texts) = run(
+        &["--messages", "20", "--skip-messages", "40"],
+        "later.jsonl",
+    );
+    assert_eq!(whole["corpus"], "chit-chat, first 60 messages");
+    assert_eq!(later["corpus"], "chit-chat, 20 messages after the first 40");
+    assert!(!later_texts.is_empty() && later_texts.len() <= 20);
+    assert!(later_texts.len() < whole_texts.len());
+    for text in &later_texts {
+        assert!(
+            whole_texts.iter().any(|w| w.contains(text.as_str())),
+            "{text:?} is not in the first 60 messages"
+        );
+    }
+}

@@ -169,8 +169,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (corpus, convs) = if args.paths.is_empty() {
         (
-            format!("chit-chat, first {} messages", args.messages),
-            first_messages(args.messages)?,
+            match args.skip_messages {
+                0 => format!("chit-chat, first {} messages", args.messages),
+                skip => format!(
+                    "chit-chat, {} messages after the first {skip}",
+                    args.messages
+                ),
+            },
+            first_messages(args.skip_messages, args.messages)?,
         )
     } else {
         (format!("{} paths", args.paths.len()), files_corpus(&args)?)

@@ -188,25 +188,45 @@ pub fn senders(msgs: &Messages) -> Vec<String> {
 /// The first `n` messages of the chit-chat conversations, whole
 /// conversations at a time, each a chat whose second speaker is the
 /// customer: `calltone bench`'s default workload.
-pub fn first_messages(n: usize) -> anyhow::Result<Vec<Conversation>> {
+pub fn first_messages(skip: usize, n: usize) -> anyhow::Result<Vec<Conversation>> {
     let dir = setup::ensure(&setup::CHITCHAT, &mut std::io::stderr())?;
     let path = dir.join("dataset.json");
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let all = read_first(&bytes, n).with_context(|| format!("{} is not JSON", path.display()))?;
+    let all =
+        read_first(&bytes, skip + n).with_context(|| format!("{} is not JSON", path.display()))?;
+    let out = message_slice(&all.0, skip, n)
+        .into_iter()
+        .map(|(id, msgs)| {
+            let who = senders(&msgs);
+            let customer = who.get(1).or(who.first()).cloned().unwrap_or_default();
+            chat(id, &msgs, &customer)
+        })
+        .collect();
+    Ok(out)
+}
+
+/// Messages `skip..skip + n` of the conversations, in file order, each
+/// with its conversation's id: a conversation the slice cuts keeps the
+/// part inside it. `skip` gives a slice the speed work was not tuned on
+/// (`bench --skip-messages`).
+fn message_slice(all: &[(String, Value)], skip: usize, n: usize) -> Vec<(String, Messages)> {
+    let (mut to_skip, mut left) = (skip, n);
     let mut out = Vec::new();
-    let mut left = n;
-    for (id, conv) in &all.0 {
+    for (id, conv) in all {
         if left == 0 {
             break;
         }
         let mut msgs = messages(conv);
+        let skipped = to_skip.min(msgs.len());
+        msgs.drain(..skipped);
+        to_skip -= skipped;
         msgs.truncate(left);
         left -= msgs.len();
-        let who = senders(&msgs);
-        let customer = who.get(1).or(who.first()).cloned().unwrap_or_default();
-        out.push(chat(id.clone(), &msgs, &customer));
+        if !msgs.is_empty() {
+            out.push((id.clone(), msgs));
+        }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -236,6 +256,34 @@ mod tests {
             assert_eq!(got, ids, "{wanted} messages");
             assert_eq!(first[..], all[..first.len()], "{wanted} messages");
         }
+    }
+
+    /// A slice starts and ends inside conversations, keeps their ids and
+    /// order, and holds exactly the messages asked for.
+    #[test]
+    fn a_message_slice_cuts_conversations_where_it_starts_and_ends() {
+        let all = read_ordered(THREE.as_bytes()).unwrap().0;
+        let texts = |skip, n| -> Vec<(String, Vec<String>)> {
+            message_slice(&all, skip, n)
+                .into_iter()
+                .map(|(id, m)| (id, m.into_iter().map(|(_, t, _)| t).collect()))
+                .collect()
+        };
+        let owned = |v: &[(&str, &[&str])]| -> Vec<(String, Vec<String>)> {
+            v.iter()
+                .map(|(id, t)| (id.to_string(), t.iter().map(|s| s.to_string()).collect()))
+                .collect()
+        };
+        assert_eq!(texts(0, 2), owned(&[("c1", &["hi", "there"])]));
+        assert_eq!(
+            texts(2, 3),
+            owned(&[("c1", &["hello"]), ("c0", &["one", "two"])])
+        );
+        assert_eq!(
+            texts(3, 99),
+            owned(&[("c0", &["one", "two"]), ("c2", &["late"])])
+        );
+        assert_eq!(texts(6, 5), owned(&[]));
     }
 
     /// The part of the file that is skipped must still be JSON: a broken
