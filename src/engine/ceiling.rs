@@ -200,7 +200,9 @@ pub fn machine(c: &EncoderConfig, cores: usize, format: LayerFormat) -> Machine 
     // AVX-512 parts differ in FMA units (Zen 4 splits 512-bit work over
     // 256-bit units; Zen 5 and most Xeons have two 512-bit units), so no
     // per-cycle figure is assumed there: the measured GEMM ceiling stands.
-    let (vector, flop_per_cycle) = if has("avx512f") {
+    let (vector, flop_per_cycle) = if has("avx512f") && has("amx_int8") {
+        ("avx512+amx", 0.0)
+    } else if has("avx512f") {
         ("avx512", 0.0)
     } else if has("avx2") && has("fma") {
         ("avx2+fma", 32.0)
