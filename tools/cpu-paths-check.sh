@@ -9,6 +9,8 @@
 #      format (fp32, int8, bf16) and thread count, so paths, formats and core
 #      counts compare on one machine.
 # Usage: tools/cpu-paths-check.sh CALLTONE TESTBIN CORPUS [THREADS...]
+# (TESTBIN: the library's unit tests, the path `cargo test --release --no-run --lib`
+# prints after "Executable unittests src/lib.rs".)
 # (CALLTONE_HOME must point at the cache `calltone setup` filled; PATHS
 # names the kernel paths to time, default "amx avx512 avx2": the portable path
 # is tested but too slow to time on the whole corpus; FORMATS the number
@@ -21,6 +23,10 @@ echo "## CPU"
 grep -m1 "model name" /proc/cpuinfo; nproc
 "$bin" --version
 echo "## kernel tests"
+if ! "$tests" --list 2>/dev/null | grep -q "^model::fast::"; then
+    echo "$tests holds no kernel tests: pass the library's unit-test binary (see Usage)" >&2
+    exit 2
+fi
 "$tests" --test-threads 2 model::fast:: --nocapture 2>&1 | grep -E "seed|skipped|passed|test result|FAILED|panicked"
 echo "## bench: real tokens/s end to end (tokenize + encoder + analysis)"
 printf "%-18s" "path / format"; for t in "${threads[@]}"; do printf "%12s" "$t thr"; done; echo
