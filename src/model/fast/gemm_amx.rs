@@ -9,9 +9,12 @@
 //! 128 bytes apart. Each step of 64 input bytes (64 int8 codes or 32 bf16
 //! values) takes 16 groups, 2,048 bytes of panel, in both formats.
 //!
-//! The sums leave the tiles once per call into a 4 KiB block; the int8
-//! epilogue is the plain kernel's own (`Int8Tile::finish_row`), so AMX's
-//! int8 outputs equal the plain kernel's bit for bit, as VNNI's do.
+//! The sums leave the tiles once per call into a 4 KiB block and are
+//! finished in AVX-512 with the plain kernel's steps in its order
+//! (`Int8Tile::finish_row`, which the tile model uses on CPUs without
+//! AVX-512), so AMX's int8 outputs equal the plain kernel's bit for bit, as
+//! VNNI's do. At AMX's speed that epilogue is a large share of the time
+//! (docs/speed.md): it was scalar at first, and AMX lost to VNNI.
 
 use super::amx::{tmm, TileUnit, TILE_BYTES, TILE_ROWS};
 use super::gemm::Init;
