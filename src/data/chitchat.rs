@@ -185,9 +185,9 @@ pub fn senders(msgs: &Messages) -> Vec<String> {
     out
 }
 
-/// The first `n` messages of the chit-chat conversations, whole
-/// conversations at a time, each a chat whose second speaker is the
-/// customer: `calltone bench`'s default workload.
+/// Messages `skip..skip + n` of the chit-chat conversations (see
+/// [`message_slice`]), each conversation a chat whose second speaker is the
+/// customer: `calltone bench`'s default workload (`skip` 0).
 pub fn first_messages(skip: usize, n: usize) -> anyhow::Result<Vec<Conversation>> {
     let dir = setup::ensure(&setup::CHITCHAT, &mut std::io::stderr())?;
     let path = dir.join("dataset.json");

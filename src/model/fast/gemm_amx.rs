@@ -61,13 +61,11 @@ pub(super) unsafe fn int8_tile<U: TileUnit>(t: Int8Tile) {
         t.kc,
         sums.as_mut_ptr(),
     );
-    // SAFETY: `multiply` stored rows 0..mr (at least) of the sums.
-    let sums = std::slice::from_raw_parts(sums.as_ptr() as *const u32, t.mr * COLUMNS);
+    // SAFETY: `multiply` stored rows 0..mr (at least) of the sums, as i32
+    // (`Sums` holds four-byte values; i32 and u32 share size and alignment).
+    let sums = std::slice::from_raw_parts(sums.as_ptr() as *const i32, t.mr * COLUMNS);
     for r in 0..t.mr {
         let row = &sums[r * COLUMNS..][..COLUMNS];
-        // SAFETY (cast): i32 and u32 have one size and alignment; the tile
-        // unit wrote i32 sums.
-        let row = std::slice::from_raw_parts(row.as_ptr() as *const i32, COLUMNS);
         #[cfg(target_arch = "x86_64")]
         if U::avx512_epilogue() {
             // SAFETY: r < mr, 32 sums; the unit says the CPU has AVX-512.
