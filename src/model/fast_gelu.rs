@@ -10,24 +10,39 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::model::fast::cpu::per_path;
+use crate::model::fast::rows::fmadd;
 
 /// `e^x` for x in about [−87, 0] (all erf needs): 2^(x·log2 e) split into
 /// an integer power set in the exponent bits and a degree-6 polynomial for
 /// the fraction in [−½, ½) (relative error ≤ 3e-7 + 1e-7·|x|: erf only
-/// needs it where e^(−x²) still matters, |x| < 4).
+/// needs it where e^(−x²) still matters, |x| < 4). `FUSED`: Horner steps
+/// as FMAs (see `rows::fmadd`).
 #[inline(always)]
-pub fn exp_neg(x: f32) -> f32 {
+pub fn exp_neg<const FUSED: bool>(x: f32) -> f32 {
     let x = x.max(-87.0);
     let t = x * std::f32::consts::LOG2_E;
     // floor(t + ½), not round(): floor maps to one vector instruction.
     let i = (t + 0.5).floor();
     // f in [−0.5, 0.5); 2^f by its Taylor series in f·ln2 (Horner form).
     let f = t - i;
-    let p = 1.0
-        + f * (std::f32::consts::LN_2
-            + f * (0.240_226_5
-                + f * (0.055_504_11
-                    + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
+    let fma = fmadd::<FUSED>;
+    let p = fma(
+        f,
+        fma(
+            f,
+            fma(
+                f,
+                fma(
+                    f,
+                    fma(f, fma(f, 0.000_154_035_3, 0.001_333_355_8), 0.009_618_129),
+                    0.055_504_11,
+                ),
+                0.240_226_5,
+            ),
+            std::f32::consts::LN_2,
+        ),
+        1.0,
+    );
     // 2^i from i's bits: adding 1.5·2²³ puts the integer i in the low
     // mantissa bits (|i| < 2²²), so exponent bits are integer adds and a
     // shift. (`i as i32` is a saturating cast, which compiles to scalar code
@@ -42,13 +57,20 @@ pub fn exp_neg(x: f32) -> f32 {
 
 /// erf by Abramowitz & Stegun 7.1.26.
 #[inline(always)]
-fn erf(x: f32) -> f32 {
+fn erf<const FUSED: bool>(x: f32) -> f32 {
+    let fma = fmadd::<FUSED>;
     let a = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = t
-        * (0.254_829_6
-            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let y = 1.0 - poly * exp_neg(-a * a);
+    let t = 1.0 / fma(0.327_591_1, a, 1.0);
+    let poly = t * fma(
+        t,
+        fma(
+            t,
+            fma(t, fma(t, 1.061_405_4, -1.453_152_1), 1.421_413_7),
+            -0.284_496_74,
+        ),
+        0.254_829_6,
+    );
+    let y = fma(-poly, exp_neg::<FUSED>(-a * a), 1.0);
     y.copysign(x)
 }
 
@@ -56,7 +78,7 @@ per_path! {
     /// GELU(x) = x/2 · (1 + erf(x/√2)) over a slice.
     pub fn gelu_erf_slice(src: &[f32], dst: &mut [f32]) {
         for (d, &x) in dst.iter_mut().zip(src) {
-            *d = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+            *d = 0.5 * x * (1.0 + erf::<FUSED>(x * std::f32::consts::FRAC_1_SQRT_2));
         }
     }
 }
@@ -65,7 +87,7 @@ per_path! {
     /// GELU in place (the fast encoder applies it to a GEMM's output block).
     pub fn gelu_erf_in_place(v: &mut [f32]) {
         for x in v.iter_mut() {
-            *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+            *x = 0.5 * *x * (1.0 + erf::<FUSED>(*x * std::f32::consts::FRAC_1_SQRT_2));
         }
     }
 }
@@ -135,13 +157,13 @@ mod tests {
     fn exp_and_erf_at_known_points() {
         // Relative error grows with |x| as x·log2(e) is rounded: ≤ 3e-7 + 1e-7·|x|.
         for x in [-87.0f32, -20.0, -3.3, -1.0, -0.25, 0.0] {
-            let rel = (exp_neg(x) - x.exp()).abs() / x.exp().max(f32::MIN_POSITIVE);
+            let rel = (exp_neg::<false>(x) - x.exp()).abs() / x.exp().max(f32::MIN_POSITIVE);
             assert!(rel < 3e-7 + 1e-7 * x.abs(), "exp({x}): {rel}");
         }
         // A&S 7.1.26 is within 1.5e-7; f32 arithmetic adds a little.
-        assert!((erf(0.5) - 0.520_499_9).abs() < 4e-7);
-        assert!((erf(-2.0) + 0.995_322_3).abs() < 4e-7);
-        assert!(erf(0.0).abs() < 4e-7);
-        assert!((erf(6.0) - 1.0).abs() < 1e-7);
+        assert!((erf::<false>(0.5) - 0.520_499_9).abs() < 4e-7);
+        assert!((erf::<false>(-2.0) + 0.995_322_3).abs() < 4e-7);
+        assert!(erf::<false>(0.0).abs() < 4e-7);
+        assert!((erf::<false>(6.0) - 1.0).abs() < 1e-7);
     }
 }

@@ -65,21 +65,21 @@ fn one_sequence(
             }
         }
         for (token, o) in seq.chunks_exact(stride).zip(out.chunks_exact_mut(hidden)) {
-            scores(&token[q0..q0 + dh], &keys_t, scale, &mut probs);
+            scores::<FUSED>(&token[q0..q0 + dh], &keys_t, scale, &mut probs);
             // A compare, not `f32::max` (whose NaN rule keeps it scalar).
             let max = probs[..len]
                 .iter()
                 .fold(f32::NEG_INFINITY, |m, &p| if p > m { p } else { m });
             // Exponentials first and the sum apart, so the loop vectorises.
             for p in probs.iter_mut() {
-                *p = exp_neg(*p - max);
+                *p = exp_neg::<FUSED>(*p - max);
             }
             let probs = &mut probs[..len];
             let inv = 1.0 / sum(probs);
             // Normalised once here, in lanes, rather than per key inside
             // every 16-wide block of the values (the same products).
             probs.iter_mut().for_each(|p| *p *= inv);
-            weighted_values(probs, seq, stride, v0, &mut o[h * dh..(h + 1) * dh]);
+            weighted_values::<FUSED>(probs, seq, stride, v0, &mut o[h * dh..(h + 1) * dh]);
         }
     }
 }
@@ -90,11 +90,17 @@ fn one_sequence(
 /// registers and stored once: adding into `out` per key made every key wait
 /// on the previous key's store.
 #[inline(always)]
-fn weighted_values(weights: &[f32], seq: &[f32], stride: usize, v0: usize, out: &mut [f32]) {
+fn weighted_values<const FUSED: bool>(
+    weights: &[f32],
+    seq: &[f32],
+    stride: usize,
+    v0: usize,
+    out: &mut [f32],
+) {
     if !out.len().is_multiple_of(LANES) {
         out.fill(0.0);
         for (&w, value) in weights.iter().zip(seq.chunks_exact(stride)) {
-            axpy(w, &value[v0..v0 + out.len()], out);
+            axpy::<FUSED>(w, &value[v0..v0 + out.len()], out);
         }
         return;
     }
@@ -104,7 +110,7 @@ fn weighted_values(weights: &[f32], seq: &[f32], stride: usize, v0: usize, out: 
         for (&w, value) in weights.iter().zip(seq.chunks_exact(stride)) {
             let value = &value[at..at + LANES];
             for l in 0..LANES {
-                acc[l] = fmadd(w, value[l], acc[l]);
+                acc[l] = fmadd::<FUSED>(w, value[l], acc[l]);
             }
         }
         out.copy_from_slice(&acc);
@@ -114,7 +120,7 @@ fn weighted_values(weights: &[f32], seq: &[f32], stride: usize, v0: usize, out: 
 /// `probs[j] = scale · q · key_j` for every key column of `keys_t`
 /// (`q.len()` rows of `probs.len()` columns, a multiple of [`LANES`]).
 #[inline(always)]
-fn scores(q: &[f32], keys_t: &[f32], scale: f32, probs: &mut [f32]) {
+fn scores<const FUSED: bool>(q: &[f32], keys_t: &[f32], scale: f32, probs: &mut [f32]) {
     let padded = probs.len();
     for (block, out) in probs.chunks_exact_mut(LANES).enumerate() {
         let at = block * LANES;
@@ -122,7 +128,7 @@ fn scores(q: &[f32], keys_t: &[f32], scale: f32, probs: &mut [f32]) {
         for (&qd, keys) in q.iter().zip(keys_t.chunks_exact(padded)) {
             let keys = &keys[at..at + LANES];
             for l in 0..LANES {
-                acc[l] = fmadd(qd, keys[l], acc[l]);
+                acc[l] = fmadd::<FUSED>(qd, keys[l], acc[l]);
             }
         }
         for l in 0..LANES {

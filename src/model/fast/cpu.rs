@@ -254,21 +254,25 @@ macro_rules! per_path {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) {
+            // `FUSED`: whether `rows::fmadd` may be one FMA instruction
+            // (the AVX2 and AVX-512 copies, compiled with FMA); the
+            // baseline copy multiplies and adds (`mul_add` there would be
+            // a libm call).
             #[inline(always)]
-            fn body($($arg: $ty),*) $body
+            fn body<const FUSED: bool>($($arg: $ty),*) $body
             /// # Safety
             /// The CPU has AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2($($arg: $ty),*) {
-                body($($arg),*)
+                body::<true>($($arg),*)
             }
             /// # Safety
             /// The CPU has AVX-512 F, BW, VL and DQ, AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
             unsafe fn avx512($($arg: $ty),*) {
-                body($($arg),*)
+                body::<true>($($arg),*)
             }
             match $crate::model::fast::cpu::active().vectors() {
                 // SAFETY: `active` returns only a path this CPU runs.
@@ -277,7 +281,7 @@ macro_rules! per_path {
                 // SAFETY: as above.
                 #[cfg(target_arch = "x86_64")]
                 $crate::model::fast::cpu::KernelPath::Avx2 => unsafe { avx2($($arg),*) },
-                _ => body($($arg),*),
+                _ => body::<false>($($arg),*),
             }
         }
     };

@@ -72,18 +72,18 @@ pub fn sum(v: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
-/// `a·b + c`: one FMA instruction in a build for FMA CPUs only
-/// (`target-cpu=native`); a multiply and an add in the portable build,
-/// whose per-path copies cannot use `mul_add` (in the baseline copy it would
-/// be a slow libm call).
+/// `a·b + c`: one FMA instruction (one rounding) where `FUSED` (the
+/// `per_path!` copies compiled with FMA pass it) or the whole build has
+/// FMA; else a multiply and an add (in a baseline copy `mul_add` would be
+/// a slow libm call). Rust never fuses `a * b + c` by itself: before the
+/// per-path copies passed `FUSED`, the portable binary's AVX2 and AVX-512
+/// copies multiplied and added separately, twice the instructions in the
+/// attention loops and the GELU polynomials.
 #[inline(always)]
-pub(super) fn fmadd(a: f32, b: f32, c: f32) -> f32 {
-    #[cfg(target_feature = "fma")]
-    {
+pub(crate) fn fmadd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED || cfg!(target_feature = "fma") {
         a.mul_add(b, c)
-    }
-    #[cfg(not(target_feature = "fma"))]
-    {
+    } else {
         a * b + c
     }
 }
@@ -96,7 +96,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut cb = b.chunks_exact(8);
     for (x, y) in (&mut ca).zip(&mut cb) {
         for i in 0..8 {
-            acc[i] = fmadd(x[i], y[i], acc[i]);
+            acc[i] = fmadd::<false>(x[i], y[i], acc[i]);
         }
     }
     let tail: f32 = ca
@@ -110,9 +110,9 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// `y += s · x`
 #[inline(always)]
-pub fn axpy(s: f32, x: &[f32], y: &mut [f32]) {
+pub fn axpy<const FUSED: bool>(s: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
-        *yi = fmadd(s, *xi, *yi);
+        *yi = fmadd::<FUSED>(s, *xi, *yi);
     }
 }
 
