@@ -64,29 +64,44 @@ pub(super) unsafe fn int8_tile<U: TileUnit>(t: Int8Tile) {
     // SAFETY: `multiply` stored rows 0..mr (at least) of the sums, as i32
     // (`Sums` holds four-byte values; i32 and u32 share size and alignment).
     let sums = std::slice::from_raw_parts(sums.as_ptr() as *const i32, t.mr * COLUMNS);
+    #[cfg(target_arch = "x86_64")]
+    if U::avx512_epilogue() {
+        // SAFETY: `mr` rows of 32 sums; the unit says the CPU has AVX-512.
+        finish_int8_rows_avx512(&t, sums);
+        return;
+    }
     for r in 0..t.mr {
-        let row = &sums[r * COLUMNS..][..COLUMNS];
-        #[cfg(target_arch = "x86_64")]
-        if U::avx512_epilogue() {
-            // SAFETY: r < mr, 32 sums; the unit says the CPU has AVX-512.
-            finish_int8_row_avx512(&t, r, row);
-            continue;
-        }
-        t.finish_row(r, row);
+        t.finish_row(r, &sums[r * COLUMNS..][..COLUMNS]);
     }
 }
 
-/// Row `r`'s 32 sums to fp32 with AVX-512: [`Int8Tile::finish_row`]'s
+/// Every row's 32 sums to fp32 with AVX-512: [`Int8Tile::finish_row`]'s
 /// steps in its order (the integer zero-point correction, i32 → f32, the
 /// product of the two scales, then onto the bias or the output; no fused
 /// multiply-add), 16 columns at a time, so the outputs stay equal to the
 /// plain kernel's bit for bit. The scalar loop it replaces was a third of
-/// an AMX int8 profile.
+/// an AMX int8 profile; one call per tile, not per row (a call per row
+/// spent a fifth of the epilogue's time entering and leaving).
+///
+/// # Safety
+/// As [`Int8Tile::finish_row`] for each of `t.mr` rows, `sums` holding
+/// `t.mr` rows of 32; the CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn finish_int8_rows_avx512(t: &Int8Tile, sums: &[i32]) {
+    for (r, row) in sums.chunks_exact(COLUMNS).take(t.mr).enumerate() {
+        // SAFETY: r < mr; the caller's contract.
+        finish_int8_row_avx512(t, r, row);
+    }
+}
+
+/// Row `r` of [`finish_int8_rows_avx512`].
 ///
 /// # Safety
 /// As [`Int8Tile::finish_row`] with `nr` = 32; the CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[inline]
 unsafe fn finish_int8_row_avx512(t: &Int8Tile, r: usize, sums: &[i32]) {
     use std::arch::x86_64::*;
     debug_assert_eq!(sums.len(), COLUMNS);
@@ -136,14 +151,14 @@ pub(super) unsafe fn bf16_tile<U: TileUnit>(t: Bf16Tile) {
     );
     // SAFETY: `multiply` stored rows 0..mr (at least) of the sums.
     let sums = std::slice::from_raw_parts(sums.as_ptr() as *const u32, t.mr * COLUMNS);
+    #[cfg(target_arch = "x86_64")]
+    if U::avx512_epilogue() {
+        // SAFETY: `mr` rows of 32 sums; the unit says the CPU has AVX-512.
+        finish_bf16_rows_avx512(&t, sums);
+        return;
+    }
     for r in 0..t.mr {
         let row = &sums[r * COLUMNS..][..COLUMNS];
-        #[cfg(target_arch = "x86_64")]
-        if U::avx512_epilogue() {
-            // SAFETY: r < mr, 32 sums; the unit says the CPU has AVX-512.
-            finish_bf16_row_avx512(&t, r, row);
-            continue;
-        }
         let out = t.c.add(r * t.ldc);
         for (j, &sum) in row.iter().enumerate() {
             let start = match t.init {
@@ -156,14 +171,29 @@ pub(super) unsafe fn bf16_tile<U: TileUnit>(t: Bf16Tile) {
     }
 }
 
-/// Row `r`'s 32 fp32 sums onto the bias or the output with AVX-512, in
-/// the scalar loop's order (so equal to it bit for bit).
+/// Every row's 32 fp32 sums onto the bias or the output with AVX-512, in
+/// the scalar loop's order (so equal to it bit for bit), one call a tile.
+///
+/// # Safety
+/// `sums` holds `t.mr` rows of 32; `t.nr` = 32, `t`'s pointers as
+/// [`Bf16Tile::run`] says; the CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn finish_bf16_rows_avx512(t: &Bf16Tile, sums: &[u32]) {
+    for (r, row) in sums.chunks_exact(COLUMNS).take(t.mr).enumerate() {
+        // SAFETY: r < mr; the caller's contract.
+        finish_bf16_row_avx512(t, r, row);
+    }
+}
+
+/// Row `r` of [`finish_bf16_rows_avx512`].
 ///
 /// # Safety
 /// `r < t.mr`, `t.nr` = 32, `t`'s pointers as [`Bf16Tile::run`] says; the
 /// CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[inline]
 unsafe fn finish_bf16_row_avx512(t: &Bf16Tile, r: usize, sums: &[u32]) {
     use std::arch::x86_64::*;
     debug_assert_eq!(sums.len(), COLUMNS);
