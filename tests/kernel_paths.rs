@@ -56,7 +56,8 @@ fn every_path_this_cpu_runs_scores_the_examples_as_the_reference() {
 
 /// int8 and bf16 change the numbers a little (their dev metrics are in
 /// docs/speed.md). The bounds come from measuring int8 against fp32 on
-/// 4,000 chit-chat turns (docs/speed.md, "How far int8 moves a turn"):
+/// 4,000 chit-chat turns (docs/speed.md, "FMA in the row-wise passes, and
+/// how far int8 moves a turn"):
 /// the mean of each turn's largest probability change was 0.0104, the
 /// largest 0.101, 1.5% of turns moved more than 0.05, and no label changed
 /// where fp32's top two classes were 0.1 or more apart. So here: the mean
