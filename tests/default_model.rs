@@ -63,9 +63,8 @@ fn a_long_turn_is_windowed_not_cut() {
 /// The real model on every turn of the bundled examples (and a windowed
 /// long turn): calltone's fp32 kernels give the reference encoder's scores
 /// within 1e-4 on every probability and the intensity.
-#[test]
-fn fast_kernels_score_the_examples_as_the_reference_does() {
-    use calltone::model::Precision;
+/// Every turn of the bundled examples, plus one long turn that is windowed.
+fn example_texts() -> Vec<String> {
     use calltone::transcript::read_conversations;
     let mut texts: Vec<String> = Vec::new();
     for entry in std::fs::read_dir("examples").unwrap() {
@@ -87,6 +86,13 @@ fn fast_kernels_score_the_examples_as_the_reference_does() {
     }
     texts.push("Please check the order status again, it has been weeks. ".repeat(40));
     assert!(texts.len() > 30);
+    texts
+}
+
+#[test]
+fn fast_kernels_score_the_examples_as_the_reference_does() {
+    use calltone::model::Precision;
+    let texts = example_texts();
     let reference = model();
     let mut fast = model();
     fast.set_precision(Precision::Fp32).unwrap();
@@ -106,6 +112,46 @@ fn fast_kernels_score_the_examples_as_the_reference_does() {
             (w.intensity, g.intensity),
         ] {
             assert!((a - b).abs() < 1e-4, "{t:?}: reference {a} vs fast {b}");
+        }
+    }
+}
+
+/// On calltone's kernels batches run side by side, and a thread waiting in
+/// one batch's loops may start another: many small batches on four threads
+/// must give every text exactly (bit for bit) what one batch on one thread
+/// gives, in fp32 and in int8 (whose inputs are quantised row by row).
+#[test]
+fn batches_side_by_side_score_as_one_batch_on_one_thread() {
+    use calltone::model::Precision;
+    let texts = example_texts();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let pool = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    };
+    let small = ScoreOptions {
+        token_budget: 64,
+        max_batch: 4,
+    };
+    let whole = ScoreOptions {
+        token_budget: 1 << 20,
+        max_batch: 1 << 20,
+    };
+    for precision in [Precision::Fp32, Precision::Int8] {
+        let mut m = model();
+        m.set_precision(precision).unwrap();
+        let (apart, stats) = pool(4)
+            .install(|| Scorer::new(&m, small.clone()).score_with_stats(&refs))
+            .unwrap();
+        let (together, one) = pool(1)
+            .install(|| Scorer::new(&m, whole.clone()).score_with_stats(&refs))
+            .unwrap();
+        assert!(stats.batches >= 8, "{} batches", stats.batches);
+        assert_eq!(one.batches, 1);
+        for (t, (a, b)) in texts.iter().zip(apart.iter().zip(&together)) {
+            assert_eq!(a, b, "{precision:?}, {t:?}");
         }
     }
 }

@@ -359,7 +359,7 @@ pub struct ScoreArgs {
     /// Speaker label(s) that are the customer (repeatable).
     #[arg(long, value_name = "LABEL")]
     pub customer: Vec<String>,
-    /// Padded tokens per model batch (default: 4,096 on the CPU, 32,768 on a GPU).
+    /// Padded tokens per model batch (default: 512 on the CPU, 32,768 on a GPU).
     #[arg(long, value_name = "N")]
     pub batch_tokens: Option<usize>,
     /// Worker threads for reading, tokenizing and the model together (default: all cores).
@@ -479,7 +479,7 @@ pub struct BenchArgs {
     pub skip_messages: usize,
     #[command(flatten)]
     pub model: ModelArg,
-    /// Padded tokens per model batch (default: 4,096 on the CPU, 32,768 on a GPU).
+    /// Padded tokens per model batch (default: 512 on the CPU, 32,768 on a GPU).
     #[arg(long, value_name = "N")]
     pub batch_tokens: Option<usize>,
     /// Worker threads (default: all cores). Several, comma-separated (`--threads

@@ -22,10 +22,13 @@ pub struct ScoreOptions {
 }
 
 impl Default for ScoreOptions {
-    /// The CPU's batches: a few thousand tokens fill the cores' caches.
+    /// The CPU's batches: each runs on one core (batches run side by
+    /// side), and 512 tokens keep a batch's activations near that core's
+    /// caches: +17% int8 over 4,096-token batches on an AMX Xeon, +5–14% in
+    /// fp32, bf16 and on the AVX2 path (docs/speed.md).
     fn default() -> Self {
         Self {
-            token_budget: 4096,
+            token_budget: 512,
             max_batch: 128,
         }
     }
@@ -149,6 +152,33 @@ impl<'m> Scorer<'m> {
         rayon::scope(|_| self.score_on_this_thread(texts))
     }
 
+    /// Each batch's window scores, in `batches`' order.
+    ///
+    /// On calltone's CPU kernels the batches run side by side, one thread
+    /// each, and a thread that runs out of batches helps another's parallel
+    /// loops (rayon's work stealing). Splitting every batch's dozen loops a
+    /// layer across all cores instead made every core wait at each loop's end:
+    /// with per-thread shares the size 16 cores would see (512-token
+    /// batches on 2 threads), 2 threads ran 1.46–1.49× one; side by side,
+    /// 1.86–1.98× (docs/speed.md). candle (the reference encoder, a GPU) runs
+    /// one batch at a time: it splits its own operations, and a GPU's memory
+    /// holds one GPU-sized batch.
+    fn run_batches(
+        &self,
+        batches: &[Vec<usize>],
+        rows: &[&[u32]],
+    ) -> Result<Vec<Vec<TextScore>>, ModelError> {
+        let run = |batch: &Vec<usize>| {
+            let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
+            self.model.score_rows(&batch_rows)
+        };
+        if self.model.layer_format().is_some() {
+            batches.par_iter().with_max_len(1).map(run).collect()
+        } else {
+            batches.iter().map(run).collect()
+        }
+    }
+
     fn score_on_this_thread(
         &self,
         texts: &[&str],
@@ -204,15 +234,17 @@ impl<'m> Scorer<'m> {
             ..ScoreStats::default()
         };
         let mut window_scores: Vec<Option<TextScore>> = vec![None; rows.len()];
-        for batch in length_batches(&lengths, self.options.token_budget, self.options.max_batch) {
+        let batches = length_batches(&lengths, self.options.token_budget, self.options.max_batch);
+        for batch in &batches {
             stats.batches += 1;
             stats.padded_tokens += if self.model.pads_batches() {
                 batch.len() * batch.iter().map(|&i| lengths[i]).max().unwrap_or(0)
             } else {
                 batch.iter().map(|&i| lengths[i]).sum()
             };
-            let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
-            let scores = self.model.score_rows(&batch_rows)?;
+        }
+        let batch_scores = self.run_batches(&batches, &rows)?;
+        for (batch, scores) in batches.iter().zip(batch_scores) {
             for (&i, s) in batch.iter().zip(scores) {
                 window_scores[i] = Some(s);
             }

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use super::attention::attention;
 use super::dense::{Dense, LayerFormat};
 use super::gemm::Accumulate;
+use super::reuse::Pool;
 use super::rows::{FastActivation, NormParams};
 use crate::model::config::Activation;
 use crate::model::encoder::{Encoder, Norm};
@@ -268,11 +269,9 @@ fn split_by_rows(mut buf: &mut [f32], lengths: impl Iterator<Item = usize>) -> V
     out
 }
 
-/// A thread's activation buffers, kept between batches: a batch's buffers
-/// are tens of megabytes, and allocating them zeroed every batch was a
-/// serial memset (or a round of page faults) every core waited for. Every
-/// value a pass reads it has written first, so old contents never leak
-/// into a result.
+/// A forward pass's activation buffers, kept between batches in
+/// [`WORKSPACES`] (see `reuse`). Every value a pass reads it has written
+/// first, so old contents never leak into a result.
 #[derive(Default)]
 struct Workspace {
     x: Vec<f32>,
@@ -281,15 +280,15 @@ struct Workspace {
     inner: Vec<f32>,
 }
 
+static WORKSPACES: Pool<Workspace> = Pool::new();
+
 impl Workspace {
-    /// Runs `f` on this thread's workspace, or on a fresh one if a forward
-    /// pass already holds it (a pass started from inside another's
-    /// parallel loop, on a thread that stole it).
+    /// Runs `f` on a free workspace, handing it back afterwards.
     fn with<T>(f: impl FnOnce(&mut Workspace) -> T) -> T {
-        WORKSPACE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut mine) => f(&mut mine),
-            Err(_) => f(&mut Workspace::default()),
-        })
+        let mut mine = WORKSPACES.take();
+        let out = f(&mut mine);
+        WORKSPACES.give(mine);
+        out
     }
 
     /// The four buffers for `m` tokens, exactly sized (grown when needed).
@@ -313,8 +312,4 @@ impl Workspace {
             at_least(&mut self.inner, m * intermediate),
         )
     }
-}
-
-thread_local! {
-    static WORKSPACE: std::cell::RefCell<Workspace> = std::cell::RefCell::new(Workspace::default());
 }

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use super::cpu::{self, Int8Kernel};
 use super::gemm::{for_each_block, for_each_tile, Accumulate, Epilogue, Init};
+use super::reuse::Pool;
 
 /// Depth per chunk, in input bytes: a 32-column panel of 512 is 16 KiB.
 const KC: usize = 512;
@@ -302,20 +303,16 @@ pub struct QuantRows {
     zeros: Vec<i32>,
 }
 
-thread_local! {
-    /// This thread's code buffer, kept between calls: allocating it zeroed
-    /// at every call was a serial memset (4% of a 2-thread profile) that
-    /// every core waited for. Every code that meets a weight is written
-    /// before it is read.
-    static CODE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// Code buffers kept between calls (see `reuse`): allocating one zeroed
+/// at every call was a serial memset (4% of a 2-thread profile) that every
+/// core waited for. Every code that meets a weight is written before it is
+/// read.
+static CODE_BUFFERS: Pool<Vec<u8>> = Pool::new();
 
-/// A code buffer of at least `len` bytes: this thread's, if free, grown
-/// (zeroed) only past what it held.
+/// A code buffer of at least `len` bytes: a free one, grown (zeroed) only
+/// past what it held.
 fn code_buffer(len: usize) -> Vec<u8> {
-    let mut codes = CODE_BUFFER
-        .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
-        .unwrap_or_default();
+    let mut codes = CODE_BUFFERS.take();
     if codes.len() < len {
         codes.resize(len, 0);
     }
@@ -323,16 +320,9 @@ fn code_buffer(len: usize) -> Vec<u8> {
 }
 
 impl Drop for QuantRows {
-    /// Hands the code buffer back to this thread for its next call.
+    /// Hands the code buffer back for the next call.
     fn drop(&mut self) {
-        let codes = std::mem::take(&mut self.codes);
-        CODE_BUFFER.with(|b| {
-            if let Ok(mut b) = b.try_borrow_mut() {
-                if b.len() < codes.len() {
-                    *b = codes;
-                }
-            }
-        });
+        CODE_BUFFERS.give(std::mem::take(&mut self.codes));
     }
 }
 

@@ -25,6 +25,7 @@ pub mod gemm_int8;
 #[cfg(target_arch = "x86_64")]
 mod gemm_vnni;
 pub mod head;
+mod reuse;
 pub mod rows;
 
 pub use dense::LayerFormat;
