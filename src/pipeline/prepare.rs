@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use rayon::prelude::*;
 
 use crate::analysis::batch::CallView;
 use crate::analysis::{
@@ -85,14 +86,32 @@ impl CallOutput<'_> {
         convs: &[Conversation],
         units: &[Option<UnitScore>],
     ) -> Vec<PreparedCall> {
-        let mut at = 0;
-        convs
+        let mut rest = units;
+        let per_call: Vec<&[Option<UnitScore>]> = convs
             .iter()
             .map(|c| {
-                let p = self.prepare(c, &turn_scores(&units[at..at + c.turns.len()]));
-                at += c.turns.len();
-                p
+                let (mine, after) = rest.split_at(c.turns.len());
+                rest = after;
+                mine
             })
+            .collect();
+        let convs: Vec<&Conversation> = convs.iter().collect();
+        self.prepare_all(&convs, &per_call)
+    }
+
+    /// [`CallOutput::prepare`] for many calls, `units[i]` holding
+    /// `convs[i]`'s turns, across rayon's threads and in order. Analysis is
+    /// pure (one call's records never depend on another's), and done one call
+    /// after another it was a stage every core but one waited for.
+    pub fn prepare_all<U: AsRef<[Option<UnitScore>]> + Sync>(
+        &self,
+        convs: &[&Conversation],
+        units: &[U],
+    ) -> Vec<PreparedCall> {
+        convs
+            .par_iter()
+            .zip(units)
+            .map(|(c, u)| self.prepare(c, &turn_scores(u.as_ref())))
             .collect()
     }
 

@@ -13,7 +13,7 @@ use super::output_target::OutputTarget;
 use super::prepare::{CallOutput, PreparedCall};
 use super::progress::Progress;
 use super::Stopped;
-use crate::analysis::{turn_scores, Rules};
+use crate::analysis::Rules;
 use crate::engine::batching::call_groups;
 use crate::engine::shard::{content_hash, Shard};
 use crate::engine::{ScoreOptions, Scorer};
@@ -163,8 +163,8 @@ pub fn score(
                 .filter(|(_, e)| e.is_none())
                 .map(|(c, _)| &c.conv)
                 .collect();
-            let mut scored = match scorer.score_call_refs(&to_score) {
-                Ok(scored) => Some(scored.into_iter()),
+            let mut prepared = match scorer.score_call_refs(&to_score) {
+                Ok(scored) => Some(output.prepare_all(&to_score, &scored).into_iter()),
                 Err(e) => {
                     // Only these calls fail; each is named, and the run goes on.
                     for conv in &to_score {
@@ -185,10 +185,9 @@ pub fn score(
                         run.resumed += 1;
                     }
                     None => {
-                        let Some(units) = scored.as_mut().and_then(Iterator::next) else {
+                        let Some(mut prepared) = prepared.as_mut().and_then(Iterator::next) else {
                             continue; // its model batch failed: named above
                         };
-                        let mut prepared = output.prepare(&call.conv, &turn_scores(&units));
                         prepared.seq = Some(call.seq);
                         prepared.content_hash = Some(call.hash.clone());
                         output
