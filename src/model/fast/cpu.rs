@@ -146,6 +146,9 @@ impl Int8Kernel {
                 return Int8Kernel::AvxVnni;
             }
         }
+        // Elsewhere every path runs the plain loops.
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = path;
         Int8Kernel::Portable
     }
 

@@ -218,7 +218,8 @@ impl<T> SharedOut<T> {
 /// Calls a micro-kernel's `rows::<R>` for a tile's row count: the row
 /// count is a const generic so each kernel's accumulators stay in
 /// registers. `by_rows!(mr, rows, t; 12 11 … 2)` lists the counts above
-/// one; anything else runs one row.
+/// one; anything else runs one row. (The x86-64 kernels' only.)
+#[cfg(target_arch = "x86_64")]
 macro_rules! by_rows {
     ($mr:expr, $kernel:ident, $tile:expr; $($r:literal)*) => {
         match $mr {
@@ -227,6 +228,7 @@ macro_rules! by_rows {
         }
     };
 }
+#[cfg(target_arch = "x86_64")]
 pub(super) use by_rows;
 
 /// Runs `block` on every task of a GEMM with `m` rows and `panels` panels

@@ -16,6 +16,10 @@
 //! VNNI's do. At AMX's speed that epilogue is a large share of the time
 //! (docs/speed.md): it was scalar at first, and AMX lost to VNNI.
 
+// Compiled on every CPU so the int8 and bf16 kernels name one tile layout;
+// only x86-64 runs the tiles (elsewhere the tests run the tile model).
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use super::amx::{tmm, TileUnit, TILE_BYTES, TILE_ROWS};
 use super::gemm::Init;
 use super::gemm_bf16::Bf16Tile;

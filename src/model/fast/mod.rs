@@ -12,7 +12,6 @@ pub mod cpu;
 pub mod dense;
 pub mod encoder;
 pub mod gemm;
-#[cfg(any(target_arch = "x86_64", test))]
 mod gemm_amx;
 #[cfg(target_arch = "x86_64")]
 mod gemm_avx2;
