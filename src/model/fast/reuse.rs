@@ -1,6 +1,6 @@
 //! Buffers kept between batches and shared by every thread.
 //!
-//! A batch's activations are tens of megabytes; allocating them zeroed for
+//! A batch's activations are megabytes; allocating them zeroed for
 //! every batch (or every GEMM) was a serial memset or a round of page faults
 //! that every core waited for. Batches now run side by side and a thread
 //! waiting inside one batch's parallel loop may start another, so a buffer
