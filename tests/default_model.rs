@@ -60,9 +60,6 @@ fn a_long_turn_is_windowed_not_cut() {
     assert!(long_s.max_negative > s[1].as_ref().unwrap().max_negative + 0.2);
 }
 
-/// The real model on every turn of the bundled examples (and a windowed
-/// long turn): calltone's fp32 kernels give the reference encoder's scores
-/// within 1e-4 on every probability and the intensity.
 /// Every turn of the bundled examples, plus one long turn that is windowed.
 fn example_texts() -> Vec<String> {
     use calltone::transcript::read_conversations;
@@ -89,6 +86,9 @@ fn example_texts() -> Vec<String> {
     texts
 }
 
+/// The real model on every turn of the bundled examples (and a windowed
+/// long turn): calltone's fp32 kernels give the reference encoder's scores
+/// within 1e-4 on every probability and the intensity.
 #[test]
 fn fast_kernels_score_the_examples_as_the_reference_does() {
     use calltone::model::Precision;

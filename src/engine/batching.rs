@@ -46,13 +46,18 @@ pub fn call_groups(turns_per_call: &[usize], max_turns: usize) -> Vec<std::ops::
     groups
 }
 
+/// Tokens computed when every batch is padded to its longest row.
+pub fn padded_tokens(lengths: &[usize], batches: &[Vec<usize>]) -> usize {
+    batches
+        .iter()
+        .map(|b| b.len() * b.iter().map(|&i| lengths[i]).max().unwrap_or(0))
+        .sum()
+}
+
 /// Padded tokens over real tokens for a batching (1.0 = no padding).
 pub fn padding_ratio(lengths: &[usize], batches: &[Vec<usize>]) -> f64 {
     let real: usize = lengths.iter().sum();
-    let padded: usize = batches
-        .iter()
-        .map(|b| b.len() * b.iter().map(|&i| lengths[i]).max().unwrap_or(0))
-        .sum();
+    let padded = padded_tokens(lengths, batches);
     if real == 0 {
         1.0
     } else {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::batching::length_batches;
+use super::batching::{length_batches, padded_tokens};
 use crate::model::{ModelError, SentimentModel, TextScore};
 use crate::text::windows::{combine, windows, Wrapping};
 use crate::transcript::Conversation;
@@ -235,14 +235,12 @@ impl<'m> Scorer<'m> {
         };
         let mut window_scores: Vec<Option<TextScore>> = vec![None; rows.len()];
         let batches = length_batches(&lengths, self.options.token_budget, self.options.max_batch);
-        for batch in &batches {
-            stats.batches += 1;
-            stats.padded_tokens += if self.model.pads_batches() {
-                batch.len() * batch.iter().map(|&i| lengths[i]).max().unwrap_or(0)
-            } else {
-                batch.iter().map(|&i| lengths[i]).sum()
-            };
-        }
+        stats.batches = batches.len();
+        stats.padded_tokens = if self.model.pads_batches() {
+            padded_tokens(&lengths, &batches)
+        } else {
+            stats.real_tokens
+        };
         let batch_scores = self.run_batches(&batches, &rows)?;
         for (batch, scores) in batches.iter().zip(batch_scores) {
             for (&i, s) in batch.iter().zip(scores) {
