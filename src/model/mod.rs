@@ -9,6 +9,7 @@ pub mod embedded_head;
 pub mod encoder;
 pub mod fast;
 pub mod fast_gelu;
+pub mod flat_encoder;
 pub mod head;
 pub mod linear;
 pub mod load;

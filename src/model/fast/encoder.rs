@@ -1,6 +1,6 @@
 //! One forward pass of a post-norm BERT-family encoder over ragged rows.
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use rayon::prelude::*;
 
 use super::attention::attention;
@@ -9,8 +9,8 @@ use super::gemm::Accumulate;
 use super::reuse::Pool;
 use super::rows::{FastActivation, NormParams};
 use crate::model::config::Activation;
-use crate::model::encoder::{Encoder, Norm};
-use crate::model::linear::Linear;
+use crate::model::encoder::Encoder;
+use crate::model::flat_encoder::{check_rows, FlatEncoder, FlatLinear, FlatNorm};
 use crate::model::ModelError;
 
 struct FastLayer {
@@ -49,30 +49,16 @@ pub struct Pooled {
     pub mean: Vec<f32>,
 }
 
-fn values(t: &Tensor) -> Result<Vec<f32>, ModelError> {
-    Ok(t.flatten_all()?.to_vec1::<f32>()?)
-}
-
-fn norm_params(n: &Norm) -> Result<NormParams, ModelError> {
-    Ok(NormParams {
-        gamma: values(&n.weight)?,
-        beta: values(&n.bias)?,
-        eps: n.eps as f32,
-    })
-}
-
-fn pack(format: LayerFormat, parts: &[&Linear]) -> Result<Dense, ModelError> {
-    let k = parts[0].weight.dims()[1];
-    let mut weight = Vec::new();
-    let mut bias = Vec::new();
-    for p in parts {
-        weight.extend(values(&p.weight)?);
-        match &p.bias {
-            Some(b) => bias.extend(values(b)?),
-            None => bias.extend(std::iter::repeat_n(0.0, p.out_dim())),
-        }
+fn norm_params(n: &FlatNorm) -> NormParams {
+    NormParams {
+        gamma: n.gamma.clone(),
+        beta: n.beta.clone(),
+        eps: n.eps,
     }
-    Ok(Dense::pack(format, &weight, &bias, bias.len(), k))
+}
+
+fn pack(format: LayerFormat, l: &FlatLinear) -> Dense {
+    Dense::pack(format, &l.weight, &l.bias, l.n, l.k)
 }
 
 impl FastEncoder {
@@ -85,20 +71,11 @@ impl FastEncoder {
         if encoder.dtype() != candle_core::DType::F32 {
             return Some(format!("weights are {:?}, not f32", encoder.dtype()));
         }
-        if c.activation == Activation::GeluTanh {
-            return Some("tanh-approximated GELU".into());
-        }
-        if c.num_heads == 0 || !c.hidden_size.is_multiple_of(c.num_heads) {
-            return Some("hidden size not divisible by the heads".into());
-        }
         let widths = [c.hidden_size, c.intermediate_size];
         if widths.iter().any(|w| w % super::gemm::NR != 0) {
             return Some(format!("widths {widths:?} not multiples of 16"));
         }
-        if encoder.layers.iter().any(|l| l.query.adapter.is_some()) {
-            return Some("unmerged adapters".into());
-        }
-        None
+        FlatEncoder::unsupported(encoder)
     }
 
     /// Copies and packs an f32 CPU encoder's weights (adapters merged),
@@ -109,43 +86,36 @@ impl FastEncoder {
                 "calltone's CPU kernels cannot run this model: {why}"
             )));
         }
-        let c = &encoder.config;
-        let token_type = match &encoder.token_type {
-            Some(t) => Some(values(&t.get(0)?)?),
-            None => None,
-        };
-        let layers = encoder
+        let flat = FlatEncoder::from_encoder(encoder)?;
+        let layers = flat
             .layers
             .iter()
-            .map(|l| {
-                Ok(FastLayer {
-                    qkv: pack(format, &[&l.query, &l.key, &l.value])?,
-                    attn_out: pack(format, &[&l.attn_out])?,
-                    attn_norm: norm_params(&l.attn_norm)?,
-                    ffn_in: pack(format, &[&l.ffn_in])?,
-                    ffn_out: pack(format, &[&l.ffn_out])?,
-                    ffn_norm: norm_params(&l.ffn_norm)?,
-                })
+            .map(|l| FastLayer {
+                qkv: pack(format, &l.qkv),
+                attn_out: pack(format, &l.attn_out),
+                attn_norm: norm_params(&l.attn_norm),
+                ffn_in: pack(format, &l.ffn_in),
+                ffn_out: pack(format, &l.ffn_out),
+                ffn_norm: norm_params(&l.ffn_norm),
             })
-            .collect::<Result<Vec<_>, ModelError>>()?;
-        let position_offset = encoder.position_offset();
+            .collect();
         Ok(Self {
-            hidden: c.hidden_size,
-            heads: c.num_heads,
-            intermediate: c.intermediate_size,
-            vocab: c.vocab_size,
-            max_len: c.max_positions.saturating_sub(position_offset),
-            position_offset,
-            word: values(&encoder.word)?,
-            position: values(&encoder.position)?,
-            token_type,
-            embed_norm: norm_params(&encoder.embed_norm)?,
+            hidden: flat.hidden,
+            heads: flat.heads,
+            intermediate: flat.intermediate,
+            vocab: flat.vocab,
+            max_len: flat.max_len,
+            position_offset: flat.position_offset,
+            embed_norm: norm_params(&flat.embed_norm),
             layers,
-            activation: match c.activation {
+            activation: match flat.activation {
                 Activation::Relu => FastActivation::Relu,
                 _ => FastActivation::GeluErf,
             },
             format,
+            word: flat.word,
+            position: flat.position,
+            token_type: flat.token_type,
         })
     }
 
@@ -162,13 +132,8 @@ impl FastEncoder {
     /// returns each row's first-token and mean hidden state.
     pub fn forward(&self, rows: &[&[u32]]) -> Result<Pooled, ModelError> {
         let h = self.hidden;
+        check_rows(rows, self.max_len, self.vocab)?;
         let lengths: Vec<usize> = rows.iter().map(|r| r.len()).collect();
-        if let Some(len) = lengths.iter().find(|&&l| l == 0 || l > self.max_len) {
-            return Err(ModelError::Unavailable(format!(
-                "a row of {len} tokens: the model takes 1 to {}",
-                self.max_len
-            )));
-        }
         let m: usize = lengths.iter().sum();
         Workspace::with(|w| {
             let (x, qkv, ctx, inner) = w.sized(m, h, self.intermediate);
@@ -199,16 +164,6 @@ impl FastEncoder {
     /// waits for.
     fn embed(&self, rows: &[&[u32]], x: &mut [f32]) -> Result<(), ModelError> {
         let h = self.hidden;
-        if let Some(&id) = rows
-            .iter()
-            .flat_map(|r| r.iter())
-            .find(|&&id| id as usize >= self.vocab)
-        {
-            return Err(ModelError::Unavailable(format!(
-                "token id {id} is outside the vocabulary ({})",
-                self.vocab
-            )));
-        }
         split_by_rows(x, rows.iter().map(|r| r.len() * h))
             .into_par_iter()
             .zip(rows)
