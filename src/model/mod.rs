@@ -10,6 +10,7 @@ pub mod encoder;
 pub mod fast;
 pub mod fast_gelu;
 pub mod flat_encoder;
+pub mod gpu;
 pub mod head;
 pub mod linear;
 pub mod load;

@@ -1,0 +1,541 @@
+//! The encoder on a CUDA GPU with calltone's own kernels (`kernels.cu`,
+//! compiled by build.rs into machine code the binary carries) and cuBLAS
+//! for the matrix multiplies. Nothing is compiled when a process starts
+//! (candle hands the driver PTX to compile: ~20 s on an H200 the first
+//! time). Batches are ragged, as on the CPU: no padding, no mask; the
+//! projections' biases are added inside the kernels that read them; a
+//! group of batches goes up in one copy and its pooled rows come back in
+//! one, so the host does not wait on the GPU between batches.
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::cuda_backend::cudarc;
+use cudarc::cublas::sys::cublasOperation_t;
+use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
+use cudarc::driver::{
+    CudaFunction, CudaSlice, CudaStream, CudaView, DevicePtr, DevicePtrMut, DeviceRepr,
+    LaunchConfig, PushKernelArg, ValidAsZeroBits,
+};
+
+use super::launch::{Launch, MAX_HIDDEN, WARPS_PER_BLOCK};
+use super::layout::BatchLayout;
+use crate::model::config::Activation;
+use crate::model::fast::Pooled;
+use crate::model::flat_encoder::{check_rows, FlatEncoder, FlatLinear, FlatNorm};
+use crate::model::{ModelError, Precision};
+
+/// kernels.cu for every architecture the build named (build.rs).
+static KERNELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/calltone_kernels.fatbin"));
+
+/// The GPU architectures the kernels carry machine code for.
+pub const BUILT_FOR: &str = env!("CALLTONE_CUDA_ARCHS_BUILT");
+
+/// Scratch per warp in attention: the longest row the kernels take.
+const MAX_ROW_TOKENS: usize = 48 * 1024 / (4 * WARPS_PER_BLOCK);
+
+fn gpu<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ModelError {
+    move |e| ModelError::Unavailable(format!("GPU: {what}: {e}"))
+}
+
+/// An activation's number type on the GPU, and its kernels' name suffix.
+pub trait Element: DeviceRepr + ValidAsZeroBits + Copy + Unpin + Send + Sync + 'static {
+    const SUFFIX: &'static str;
+    fn from_f32(v: f32) -> Self;
+}
+
+impl Element for half::bf16 {
+    const SUFFIX: &'static str = "bf16";
+    fn from_f32(v: f32) -> Self {
+        half::bf16::from_f32(v)
+    }
+}
+
+impl Element for half::f16 {
+    const SUFFIX: &'static str = "f16";
+    fn from_f32(v: f32) -> Self {
+        half::f16::from_f32(v)
+    }
+}
+
+impl Element for f32 {
+    const SUFFIX: &'static str = "f32";
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+}
+
+/// A dense layer: weight `[n, k]` in the activations' type, bias f32.
+struct GpuLinear<T> {
+    weight: CudaSlice<T>,
+    bias: CudaSlice<f32>,
+    n: usize,
+    k: usize,
+}
+
+struct GpuNorm {
+    gamma: CudaSlice<f32>,
+    beta: CudaSlice<f32>,
+    eps: f32,
+}
+
+struct GpuLayer<T> {
+    qkv: GpuLinear<T>,
+    attn_out: GpuLinear<T>,
+    attn_norm: GpuNorm,
+    ffn_in: GpuLinear<T>,
+    ffn_out: GpuLinear<T>,
+    ffn_norm: GpuNorm,
+}
+
+/// The kernels, loaded once from [`KERNELS`].
+struct Kernels {
+    embed: CudaFunction,
+    add_norm: CudaFunction,
+    bias_act: CudaFunction,
+    attention: CudaFunction,
+    pool: CudaFunction,
+}
+
+/// A batch's activations, kept between calls and grown when a batch needs
+/// more. Every value a pass reads it has written first.
+struct Workspace<T> {
+    tokens: usize,
+    x: CudaSlice<T>,
+    qkv: CudaSlice<T>,
+    ctx: CudaSlice<T>,
+    projected: CudaSlice<T>,
+    inner: CudaSlice<T>,
+}
+
+struct Typed<T> {
+    stream: Arc<CudaStream>,
+    blas: Arc<CudaBlas>,
+    kernels: Kernels,
+    hidden: usize,
+    heads: usize,
+    intermediate: usize,
+    max_len: usize,
+    vocab: usize,
+    position_offset: usize,
+    word: CudaSlice<f32>,
+    position: CudaSlice<f32>,
+    /// Zeros where the model has no segment embedding.
+    token_type: CudaSlice<f32>,
+    embed_norm: GpuNorm,
+    layers: Vec<GpuLayer<T>>,
+    /// 0: exact GELU, 1: ReLU (kernels.cu's `bias_act`).
+    activation: i32,
+    workspace: Mutex<Option<Workspace<T>>>,
+}
+
+enum AnyTyped {
+    Bf16(Typed<half::bf16>),
+    F16(Typed<half::f16>),
+    F32(Typed<f32>),
+}
+
+/// The encoder's weights on one GPU, and the kernels that run it.
+pub struct GpuEncoder {
+    typed: AnyTyped,
+    precision: Precision,
+}
+
+impl GpuEncoder {
+    /// Why calltone's GPU kernels cannot run this encoder, if they cannot.
+    pub fn unsupported(flat: &FlatEncoder) -> Option<String> {
+        let head_width = flat.hidden / flat.heads.max(1);
+        if head_width != 32 && head_width != 64 {
+            return Some(format!(
+                "heads {head_width} wide (the kernels take 32 or 64)"
+            ));
+        }
+        if flat.hidden > MAX_HIDDEN || !flat.hidden.is_multiple_of(32) {
+            return Some(format!(
+                "hidden size {} (the kernels take multiples of 32 up to {MAX_HIDDEN})",
+                flat.hidden
+            ));
+        }
+        if flat.max_len > MAX_ROW_TOKENS {
+            return Some(format!(
+                "rows of {} tokens (the kernels take up to {MAX_ROW_TOKENS})",
+                flat.max_len
+            ));
+        }
+        None
+    }
+
+    /// Uploads `flat`'s weights to the GPU `device` runs on, the dense
+    /// layers and activations in `precision` (bf16, f16 or fp32).
+    pub fn new(
+        flat: &FlatEncoder,
+        device: &candle_core::CudaDevice,
+        precision: Precision,
+    ) -> Result<Self, ModelError> {
+        if let Some(why) = Self::unsupported(flat) {
+            return Err(ModelError::Unavailable(format!(
+                "calltone's GPU kernels cannot run this model: {why}"
+            )));
+        }
+        let (stream, blas) = (device.cuda_stream(), device.cublas_handle());
+        let typed = match precision {
+            Precision::Bf16 => AnyTyped::Bf16(Typed::new(flat, stream, blas)?),
+            Precision::F16 => AnyTyped::F16(Typed::new(flat, stream, blas)?),
+            Precision::Fp32 => AnyTyped::F32(Typed::new(flat, stream, blas)?),
+            p => {
+                return Err(ModelError::Unavailable(format!(
+                    "calltone's GPU kernels run bf16, f16 or fp32, not {p}"
+                )))
+            }
+        };
+        Ok(Self { typed, precision })
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    pub fn hidden(&self) -> usize {
+        match &self.typed {
+            AnyTyped::Bf16(t) => t.hidden,
+            AnyTyped::F16(t) => t.hidden,
+            AnyTyped::F32(t) => t.hidden,
+        }
+    }
+
+    /// Each batch's rows' first and mean hidden states, all rows in order
+    /// in one [`Pooled`].
+    pub fn forward_batches(&self, batches: &[Vec<&[u32]>]) -> Result<Pooled, ModelError> {
+        match &self.typed {
+            AnyTyped::Bf16(t) => t.forward_batches(batches),
+            AnyTyped::F16(t) => t.forward_batches(batches),
+            AnyTyped::F32(t) => t.forward_batches(batches),
+        }
+    }
+}
+
+fn cfg(l: Launch) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (l.grid, 1, 1),
+        block_dim: (l.block, 1, 1),
+        shared_mem_bytes: l.shared_bytes,
+    }
+}
+
+/// i32 for a kernel argument; every count here is a batch's, which
+/// `BatchLayout` checked fits.
+fn int(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl<T: Element> Typed<T>
+where
+    CudaBlas: Gemm<T>,
+{
+    fn new(
+        flat: &FlatEncoder,
+        stream: Arc<CudaStream>,
+        blas: Arc<CudaBlas>,
+    ) -> Result<Self, ModelError> {
+        // The fatbin is copied into a Vec because cudarc takes one; the
+        // allocator hands back malloc's 16-byte alignment, which the
+        // driver's fatbin reader wants.
+        let module = stream
+            .context()
+            .load_module(cudarc::nvrtc::Ptx::from_binary(KERNELS.to_vec()))
+            .map_err(gpu("loading calltone's kernels"))?;
+        let attention = format!("attention{}", flat.hidden / flat.heads);
+        let load = |name: &str| {
+            module
+                .load_function(&format!("{name}_{}", T::SUFFIX))
+                .map_err(gpu("finding a kernel"))
+        };
+        let kernels = Kernels {
+            embed: load("embed")?,
+            add_norm: load("add_norm")?,
+            bias_act: load("bias_act")?,
+            attention: load(&attention)?,
+            pool: load("pool")?,
+        };
+        let up = |v: &[f32]| stream.clone_htod(v).map_err(gpu("copying weights"));
+        let norm = |n: &FlatNorm| -> Result<GpuNorm, ModelError> {
+            Ok(GpuNorm {
+                gamma: up(&n.gamma)?,
+                beta: up(&n.beta)?,
+                eps: n.eps,
+            })
+        };
+        let linear = |l: &FlatLinear| -> Result<GpuLinear<T>, ModelError> {
+            let weight: Vec<T> = l.weight.iter().map(|&v| T::from_f32(v)).collect();
+            Ok(GpuLinear {
+                weight: stream.clone_htod(&weight).map_err(gpu("copying weights"))?,
+                bias: up(&l.bias)?,
+                n: l.n,
+                k: l.k,
+            })
+        };
+        let layers = flat
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(GpuLayer {
+                    qkv: linear(&l.qkv)?,
+                    attn_out: linear(&l.attn_out)?,
+                    attn_norm: norm(&l.attn_norm)?,
+                    ffn_in: linear(&l.ffn_in)?,
+                    ffn_out: linear(&l.ffn_out)?,
+                    ffn_norm: norm(&l.ffn_norm)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        let zeros = vec![0f32; flat.hidden];
+        Ok(Self {
+            kernels,
+            hidden: flat.hidden,
+            heads: flat.heads,
+            intermediate: flat.intermediate,
+            max_len: flat.max_len,
+            vocab: flat.vocab,
+            position_offset: flat.position_offset,
+            word: up(&flat.word)?,
+            position: up(&flat.position)?,
+            token_type: up(flat.token_type.as_deref().unwrap_or(&zeros))?,
+            embed_norm: norm(&flat.embed_norm)?,
+            layers,
+            activation: match flat.activation {
+                Activation::Relu => 1,
+                _ => 0,
+            },
+            workspace: Mutex::new(None),
+            stream,
+            blas,
+        })
+    }
+
+    /// A workspace for batches of up to `tokens` tokens.
+    fn workspace(&self, tokens: usize) -> Result<Workspace<T>, ModelError> {
+        let (h, i) = (self.hidden, self.intermediate);
+        // SAFETY: uninitialised device memory is never read: each buffer is
+        // written (by a kernel or a multiply) before anything reads it.
+        let alloc = |n: usize| unsafe { self.stream.alloc::<T>(n) }.map_err(gpu("allocating"));
+        Ok(Workspace {
+            tokens,
+            x: alloc(tokens * h)?,
+            qkv: alloc(tokens * 3 * h)?,
+            ctx: alloc(tokens * h)?,
+            projected: alloc(tokens * h)?,
+            inner: alloc(tokens * i)?,
+        })
+    }
+
+    /// `y[m, n] = x[m, k] · Wᵀ` (no bias) with cuBLAS: row-major `y` is
+    /// column-major `yᵀ = W · xᵀ`, W read transposed.
+    fn project<X: DevicePtr<T>, Y: DevicePtrMut<T>>(
+        &self,
+        layer: &GpuLinear<T>,
+        x: &X,
+        m: usize,
+        y: &mut Y,
+    ) -> Result<(), ModelError> {
+        let config = GemmConfig {
+            transa: cublasOperation_t::CUBLAS_OP_T,
+            transb: cublasOperation_t::CUBLAS_OP_N,
+            m: int(layer.n),
+            n: int(m),
+            k: int(layer.k),
+            alpha: T::from_f32(1.0),
+            lda: int(layer.k),
+            ldb: int(layer.k),
+            beta: T::from_f32(0.0),
+            ldc: int(layer.n),
+        };
+        // SAFETY: the weight holds n·k values, `x` at least m·k and `y` at
+        // least m·n (the workspace is sized for the batch), as the
+        // configuration's shapes and leading dimensions say.
+        unsafe { self.blas.gemm(config, &layer.weight, x, y) }.map_err(gpu("matrix multiply"))
+    }
+
+    fn forward_batches(&self, batches: &[Vec<&[u32]>]) -> Result<Pooled, ModelError> {
+        for rows in batches {
+            check_rows(rows, self.max_len, self.vocab)?;
+        }
+        let layout = BatchLayout::new(batches).map_err(ModelError::Unavailable)?;
+        let h = self.hidden;
+        let rows = layout.rows();
+        if rows == 0 {
+            return Ok(Pooled {
+                first: Vec::new(),
+                mean: Vec::new(),
+            });
+        }
+        let s = &self.stream;
+        let ids = s.clone_htod(&layout.ids).map_err(gpu("copying tokens"))?;
+        let tok_seq = s
+            .clone_htod(&layout.tok_seq)
+            .map_err(gpu("copying tokens"))?;
+        let seq_start = s
+            .clone_htod(&layout.seq_start)
+            .map_err(gpu("copying tokens"))?;
+        let mut first = s.alloc_zeros::<f32>(rows * h).map_err(gpu("allocating"))?;
+        let mut mean = s.alloc_zeros::<f32>(rows * h).map_err(gpu("allocating"))?;
+        let mut kept = self
+            .workspace
+            .lock()
+            .map_err(|_| ModelError::Unavailable("GPU: a scoring thread panicked".into()))?;
+        if kept
+            .as_ref()
+            .is_none_or(|w| w.tokens < layout.most_tokens())
+        {
+            *kept = None; // free the old buffers before asking for bigger ones
+            *kept = Some(self.workspace(layout.most_tokens())?);
+        }
+        let w = kept.as_mut().expect("a workspace was just made");
+        for part in &layout.parts {
+            let tokens = part.tokens.len();
+            let batch_ids = ids.slice(part.tokens.clone());
+            let batch_tok_seq = tok_seq.slice(part.tokens.clone());
+            let batch_seq_start = seq_start.slice(part.starts.clone());
+            let (nt, nh) = (int(tokens), int(h));
+            let (eps, offset) = (self.embed_norm.eps, int(self.position_offset));
+            let mut launch = s.launch_builder(&self.kernels.embed);
+            launch
+                .arg(&batch_ids)
+                .arg(&batch_tok_seq)
+                .arg(&batch_seq_start)
+                .arg(&nt)
+                .arg(&self.word)
+                .arg(&self.position)
+                .arg(&self.token_type)
+                .arg(&offset)
+                .arg(&self.embed_norm.gamma)
+                .arg(&self.embed_norm.beta)
+                .arg(&eps)
+                .arg(&nh)
+                .arg(&mut w.x);
+            // SAFETY: the arguments match `embed_<type>` in kernels.cu in
+            // order and type; every index it forms is inside its buffer
+            // (ids < vocab and positions < max_len: checked above).
+            unsafe { launch.launch(cfg(Launch::warp_each(tokens))) }.map_err(gpu("embed"))?;
+            for layer in &self.layers {
+                self.layer(
+                    layer,
+                    w,
+                    tokens,
+                    &batch_tok_seq,
+                    &batch_seq_start,
+                    part.max_len,
+                )?;
+            }
+            let (nseq, rows_at) = (int(part.rows.len()), part.rows.start * h..part.rows.end * h);
+            let mut first_part = first.slice_mut(rows_at.clone());
+            let mut mean_part = mean.slice_mut(rows_at);
+            let mut launch = s.launch_builder(&self.kernels.pool);
+            launch
+                .arg(&w.x)
+                .arg(&batch_seq_start)
+                .arg(&nseq)
+                .arg(&nh)
+                .arg(&mut first_part)
+                .arg(&mut mean_part);
+            // SAFETY: matches `pool_<type>`; the output views hold this
+            // batch's rows · hidden values.
+            unsafe { launch.launch(cfg(Launch::block_each(part.rows.len(), h))) }
+                .map_err(gpu("pool"))?;
+        }
+        let first = s.clone_dtoh(&first).map_err(gpu("copying results"))?;
+        let mean = s.clone_dtoh(&mean).map_err(gpu("copying results"))?;
+        s.synchronize().map_err(gpu("running the encoder"))?;
+        Ok(Pooled { first, mean })
+    }
+
+    /// One encoder layer over a batch in `w.x`, in place.
+    fn layer(
+        &self,
+        layer: &GpuLayer<T>,
+        w: &mut Workspace<T>,
+        tokens: usize,
+        tok_seq: &CudaView<'_, i32>,
+        seq_start: &CudaView<'_, i32>,
+        max_len: usize,
+    ) -> Result<(), ModelError> {
+        let s = &self.stream;
+        let (h, i) = (self.hidden, self.intermediate);
+        let (nt, nh) = (int(tokens), int(h));
+        self.project(&layer.qkv, &w.x, tokens, &mut w.qkv)?;
+        let heads = int(self.heads);
+        let scale = 1.0 / ((h / self.heads) as f32).sqrt();
+        let longest = int(max_len);
+        let mut launch = s.launch_builder(&self.kernels.attention);
+        launch
+            .arg(&w.qkv)
+            .arg(&layer.qkv.bias)
+            .arg(tok_seq)
+            .arg(seq_start)
+            .arg(&nt)
+            .arg(&heads)
+            .arg(&scale)
+            .arg(&longest)
+            .arg(&mut w.ctx);
+        // SAFETY: matches `attention<32|64>_<type>`; rows are at most
+        // `max_len` long, which sizes each warp's shared scores.
+        unsafe { launch.launch(cfg(Launch::attention(tokens, self.heads, max_len))) }
+            .map_err(gpu("attention"))?;
+        self.project(&layer.attn_out, &w.ctx, tokens, &mut w.projected)?;
+        self.add_norm(
+            &mut w.x,
+            &w.projected,
+            &layer.attn_out.bias,
+            &layer.attn_norm,
+            nt,
+            nh,
+        )?;
+        self.project(&layer.ffn_in, &w.x, tokens, &mut w.inner)?;
+        let (values, width) = ((tokens * i) as i64, int(i));
+        let mut launch = s.launch_builder(&self.kernels.bias_act);
+        launch
+            .arg(&mut w.inner)
+            .arg(&layer.ffn_in.bias)
+            .arg(&values)
+            .arg(&width)
+            .arg(&self.activation);
+        // SAFETY: matches `bias_act_<type>`; `values` = tokens · width fits
+        // the inner buffer.
+        unsafe { launch.launch(cfg(Launch::elementwise(tokens * i))) }
+            .map_err(gpu("activation"))?;
+        self.project(&layer.ffn_out, &w.inner, tokens, &mut w.projected)?;
+        self.add_norm(
+            &mut w.x,
+            &w.projected,
+            &layer.ffn_out.bias,
+            &layer.ffn_norm,
+            nt,
+            nh,
+        )
+    }
+
+    /// `x = norm(x + y + bias)` over a batch's tokens.
+    fn add_norm(
+        &self,
+        x: &mut CudaSlice<T>,
+        y: &CudaSlice<T>,
+        bias: &CudaSlice<f32>,
+        norm: &GpuNorm,
+        tokens: i32,
+        hidden: i32,
+    ) -> Result<(), ModelError> {
+        let mut launch = self.stream.launch_builder(&self.kernels.add_norm);
+        launch
+            .arg(x)
+            .arg(y)
+            .arg(bias)
+            .arg(&tokens)
+            .arg(&norm.gamma)
+            .arg(&norm.beta)
+            .arg(&norm.eps)
+            .arg(&hidden);
+        // SAFETY: matches `add_norm_<type>`; both buffers hold at least
+        // tokens · hidden values.
+        unsafe { launch.launch(cfg(Launch::warp_each(tokens as usize))) }
+            .map_err(gpu("layer norm"))?;
+        Ok(())
+    }
+}
