@@ -171,10 +171,11 @@ pub struct SetupArgs {
     /// index: pip is never run; every sha256 is checked, a missing or wrong file named.
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
-    /// Also run the model once on the first CUDA GPU, so the driver compiles candle's
-    /// kernels for it now (~20 s) and keeps them in calltone's cache
-    /// (CALLTONE_HOME/cuda-kernels, unless CUDA_CACHE_PATH is set): later runs on a GPU of
-    /// that kind start at once. Needs a build with --features cuda.
+    /// Also run the model once on the first CUDA GPU: checks that the GPU, its driver and
+    /// CUDA's libraries work, and on a GPU newer than the architectures this build carries
+    /// machine code for (`calltone --version`), has the driver compile calltone's kernels
+    /// from PTX now and keep them in calltone's cache (CALLTONE_HOME/cuda-kernels, unless
+    /// CUDA_CACHE_PATH is set). Needs a build with --features cuda.
     #[arg(long, conflicts_with = "download_to")]
     pub gpu: bool,
 }

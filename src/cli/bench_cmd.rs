@@ -268,7 +268,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let c = &model.encoder.config;
         Some(device_gemm(
             &model.device,
-            model.encoder.dtype(),
+            model.precision().dtype(),
             scorer.options.token_budget,
             c.hidden_size,
             c.intermediate_size,

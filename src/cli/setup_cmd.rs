@@ -56,8 +56,10 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs the default model on the first CUDA GPU over a few texts of
-/// different lengths, so every kernel the encoder uses is compiled now and
-/// lands in the driver's cache.
+/// different lengths: a check that the GPU, its driver and CUDA's
+/// libraries work, and on a GPU newer than every architecture the build
+/// carries machine code for, the driver compiles calltone's kernels from
+/// their PTX now and keeps them in its cache.
 fn warm_gpu_kernels() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let model = load_model(&ModelChoice {
@@ -76,7 +78,7 @@ fn warm_gpu_kernels() -> anyhow::Result<()> {
         |p| p.to_string_lossy().into_owned(),
     );
     crate::say!(
-        "GPU kernels for {} compiled in {:.1} s and kept in {cache}: later runs start without compiling",
+        "GPU check: {} loaded and scored in {:.1} s (driver kernel cache: {cache})",
         model.engine(),
         started.elapsed().as_secs_f64()
     );

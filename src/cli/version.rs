@@ -28,8 +28,15 @@ pub fn long_version() -> &'static str {
             })
             .collect();
         let short = |h: Option<String>| h.map_or_else(|| "?".into(), |h| h[..16].to_string());
+        let gpu_kernels = match crate::model::gpu::BUILT_FOR {
+            "" => String::new(),
+            archs => format!(
+                "\nGPU kernels: compiled for sm_{} (PTX for newer GPUs)",
+                archs.replace(',', ", sm_")
+            ),
+        };
         format!(
-            "{}\nbuild: {} {}, features: {}\nCPU kernel paths: {}; in use: {}\n\
+            "{}\nbuild: {} {}, features: {}{gpu_kernels}\nCPU kernel paths: {}; in use: {}\n\
              model: calltone-sentiment, built in (head.safetensors sha256 {}…, head {}…); \
              encoder all-MiniLM-L6-v2 (model.safetensors sha256 {}…, fetched by `calltone setup`)",
             env!("CARGO_PKG_VERSION"),

@@ -169,8 +169,16 @@ pub fn device_gemm(
     k: usize,
     n: usize,
 ) -> candle_core::Result<DeviceGemm> {
-    let a = Tensor::randn(0f32, 1.0, (m, k), device)?.to_dtype(dtype)?;
-    let b = Tensor::randn(0f32, 1.0, (k, n), device)?.to_dtype(dtype)?;
+    // Made on the CPU and copied over: a conversion on the GPU would have
+    // the driver compile candle's cast kernels (seconds, once) in a run
+    // that otherwise compiles nothing (calltone's GPU kernels are built
+    // ahead of time); the multiply itself is cuBLAS's.
+    let random = |rows, cols| {
+        Tensor::randn(0f32, 1.0, (rows, cols), &Device::Cpu)?
+            .to_dtype(dtype)?
+            .to_device(device)
+    };
+    let (a, b) = (random(m, k)?, random(k, n)?);
     a.matmul(&b)?;
     device.synchronize()?;
     let started = Instant::now();

@@ -53,6 +53,11 @@ impl ScoreOptions {
     }
 }
 
+/// Batches calltone's GPU kernels run per copy to and from the GPU: 16 of
+/// 32,768 tokens are half a million tokens, their pooled rows (f32, twice
+/// the hidden width each) a few tens of MB.
+pub const GPU_BATCHES_PER_COPY: usize = 16;
+
 /// What one scoring call did and where its time went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScoreStats {
@@ -162,7 +167,10 @@ impl<'m> Scorer<'m> {
     /// batches on 2 threads), 2 threads ran 1.46–1.49× one; side by side,
     /// 1.86–1.98× (docs/speed.md). candle (the reference encoder, a GPU) runs
     /// one batch at a time: it splits its own operations, and a GPU's memory
-    /// holds one GPU-sized batch.
+    /// holds one GPU-sized batch. calltone's GPU kernels take
+    /// [`GPU_BATCHES_PER_COPY`] batches at a time, queued back to back with
+    /// one copy up and one back, so the GPU never waits on the host between
+    /// them.
     fn run_batches(
         &self,
         batches: &[Vec<usize>],
@@ -174,6 +182,16 @@ impl<'m> Scorer<'m> {
         };
         if self.model.layer_format().is_some() {
             batches.par_iter().with_max_len(1).map(run).collect()
+        } else if self.model.on_gpu_kernels() {
+            let mut scores = Vec::with_capacity(batches.len());
+            for group in batches.chunks(GPU_BATCHES_PER_COPY) {
+                let group_rows: Vec<Vec<&[u32]>> = group
+                    .iter()
+                    .map(|b| b.iter().map(|&i| rows[i]).collect())
+                    .collect();
+                scores.extend(self.model.score_batches(&group_rows)?);
+            }
+            Ok(scores)
         } else {
             batches.iter().map(run).collect()
         }

@@ -1,6 +1,8 @@
 //! Loads the model a command names, on the device and in the precision it
 //! asks for.
 
+use candle_core::DType;
+
 use crate::model::device::{self, DeviceChoice};
 use crate::model::fast::cpu::{self, KernelPath};
 use crate::model::fast::FastEncoder;
@@ -55,10 +57,27 @@ pub fn load_model(arg: &ModelChoice) -> anyhow::Result<SentimentModel> {
             "--precision int8 runs on the CPU (calltone's VNNI kernels); on a GPU use bf16 or fp32"
         );
     }
+    // On a CUDA GPU bf16, f16 and fp32 run on calltone's kernels: the
+    // model is read on the CPU in f32 and its weights go up once.
+    let gpu_kernels = matches!(device, candle_core::Device::Cuda(_))
+        && matches!(
+            precision,
+            Precision::Bf16 | Precision::F16 | Precision::Fp32
+        );
+    if gpu_kernels {
+        let mut model = SentimentModel::load(&source, DType::F32, &candle_core::Device::Cpu)?;
+        match model.use_gpu_kernels(&device, precision)? {
+            None => return Ok(model),
+            Some(why) => crate::say!(
+                "calltone: calltone's GPU kernels cannot run {} ({why}); using candle's encoder on the GPU",
+                model.name
+            ),
+        }
+    }
     // On the CPU every precision loads fp32 weights: calltone's kernels
     // round or quantise them as they pack them.
     let dtype = if device.is_cpu() {
-        candle_core::DType::F32
+        DType::F32
     } else {
         precision.dtype()
     };

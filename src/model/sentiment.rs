@@ -9,6 +9,8 @@ use super::adapter::{merge_lora, HeadManifest};
 use super::config::EncoderConfig;
 use super::encoder::{Encoder, Mode};
 use super::fast::{FastEncoder, FastHead, LayerFormat};
+use super::flat_encoder::FlatEncoder;
+use super::gpu::GpuEncoder;
 use super::head::Head;
 use super::polarity::{polarities, Polarity};
 use super::precision::Precision;
@@ -59,6 +61,9 @@ pub struct SentimentModel {
     pub head_dir: Option<std::path::PathBuf>,
     /// calltone's own CPU kernels, when chosen (see [`Precision`]).
     fast: Option<(FastEncoder, FastHead)>,
+    /// calltone's own GPU kernels, when the model runs on a CUDA GPU (the
+    /// head runs on the CPU, on the pooled rows).
+    gpu: Option<(GpuEncoder, FastHead)>,
     precision: Precision,
 }
 
@@ -101,6 +106,7 @@ impl SentimentModel {
             device: device.clone(),
             head_dir: files.head.clone(),
             fast: None,
+            gpu: None,
             precision: Precision::Reference,
         })
     }
@@ -133,10 +139,45 @@ impl SentimentModel {
         Ok(())
     }
 
+    /// Runs inference on a CUDA GPU with calltone's kernels in `precision`
+    /// (bf16, f16 or fp32): the weights, loaded on the CPU in f32, go up
+    /// once. `Ok(Some(why))`, and nothing changed, when the kernels cannot
+    /// run this model (the caller then runs candle's encoder on the GPU).
+    pub fn use_gpu_kernels(
+        &mut self,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Option<String>, ModelError> {
+        let Device::Cuda(cuda) = device else {
+            return Err(ModelError::Unavailable(
+                "calltone's GPU kernels run on a CUDA device".into(),
+            ));
+        };
+        if let Some(why) = FlatEncoder::unsupported(&self.encoder) {
+            return Ok(Some(why));
+        }
+        let flat = FlatEncoder::from_encoder(&self.encoder)?;
+        if let Some(why) = GpuEncoder::unsupported(&flat) {
+            return Ok(Some(why));
+        }
+        let encoder = GpuEncoder::new(&flat, cuda, precision)?;
+        self.gpu = Some((encoder, FastHead::from_head(&self.head)?));
+        self.fast = None;
+        self.device = device.clone();
+        self.precision = precision;
+        Ok(None)
+    }
+
+    /// Whether calltone's GPU kernels run the encoder: batches then go to
+    /// [`SentimentModel::score_batches`] many at a time.
+    pub fn on_gpu_kernels(&self) -> bool {
+        self.gpu.is_some()
+    }
+
     /// Whether a batch is padded to its longest row (candle's encoder) or
     /// run ragged (calltone's kernels).
     pub fn pads_batches(&self) -> bool {
-        self.fast.is_none()
+        self.fast.is_none() && self.gpu.is_none()
     }
 
     /// What runs the encoder, for summaries: `fp32 on the avx512 CPU path`,
@@ -154,8 +195,20 @@ impl SentimentModel {
                 "bf16 ({}) on the {path} CPU path",
                 crate::model::fast::gemm_bf16::Bf16Kernel::for_path(path)
             ),
-            Precision::Reference => "candle's reference encoder, fp32".into(),
-            p => format!("{p} on {:?}", self.encoder.device().location()),
+            p if self.gpu.is_some() => format!(
+                "{p} with calltone's GPU kernels on {:?} (machine code for sm_{})",
+                self.device.location(),
+                crate::model::gpu::BUILT_FOR.replace(',', ", sm_")
+            ),
+            Precision::Reference => format!(
+                "candle's reference encoder, fp32{}",
+                if self.device.is_cpu() {
+                    ""
+                } else {
+                    " on the GPU"
+                }
+            ),
+            p => format!("{p} (candle) on {:?}", self.encoder.device().location()),
         }
     }
 
@@ -195,6 +248,10 @@ impl SentimentModel {
             let pooled = encoder.forward(rows)?;
             return Ok(head.forward(&pooled, encoder.hidden()));
         }
+        if let Some((encoder, head)) = &self.gpu {
+            let pooled = encoder.forward_batches(&[rows.to_vec()])?;
+            return Ok(head.forward(&pooled, encoder.hidden()));
+        }
         let (ids, mask) = self.batch_tensors(rows)?;
         let hidden = self.encoder.forward(&ids, &mask, Mode::Infer)?;
         let out = self.head.forward(&hidden, &mask)?;
@@ -209,8 +266,31 @@ impl SentimentModel {
 
     /// Scores a batch of id rows (each already within `max_tokens`).
     pub fn score_rows(&self, rows: &[&[u32]]) -> Result<Vec<TextScore>, ModelError> {
-        let (probs, intensity) = self.forward_rows(rows)?;
-        Ok(probs
+        Ok(self.text_scores(self.forward_rows(rows)?))
+    }
+
+    /// Scores several batches: on calltone's GPU kernels in one pass (one
+    /// copy up, one back), elsewhere one batch after another.
+    pub fn score_batches(
+        &self,
+        batches: &[Vec<&[u32]>],
+    ) -> Result<Vec<Vec<TextScore>>, ModelError> {
+        let Some((encoder, head)) = &self.gpu else {
+            return batches.iter().map(|rows| self.score_rows(rows)).collect();
+        };
+        let pooled = encoder.forward_batches(batches)?;
+        let mut scores = self
+            .text_scores(head.forward(&pooled, encoder.hidden()))
+            .into_iter();
+        Ok(batches
+            .iter()
+            .map(|rows| scores.by_ref().take(rows.len()).collect())
+            .collect())
+    }
+
+    /// Each row's probabilities (and intensity) as a [`TextScore`].
+    fn text_scores(&self, (probs, intensity): BatchOutput) -> Vec<TextScore> {
+        probs
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -229,7 +309,7 @@ impl SentimentModel {
                     intensity,
                 }
             })
-            .collect())
+            .collect()
     }
 
     /// Token ids of a text with special tokens.
