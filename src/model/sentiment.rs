@@ -156,6 +156,18 @@ impl SentimentModel {
         if let Some(why) = FlatEncoder::unsupported(&self.encoder) {
             return Ok(Some(why));
         }
+        let built =
+            super::gpu::archs::parse_cuda_arch_list(super::gpu::BUILT_FOR).unwrap_or_default();
+        if let Some((major, minor)) = super::device::compute_capability(device) {
+            let cc = (major * 10 + minor) as u32;
+            if !super::gpu::archs::loads_on(&built, cc) {
+                return Ok(Some(format!(
+                    "this GPU (compute capability {major}.{minor}) is older than every \
+                     architecture they were built for, sm_{}",
+                    super::gpu::BUILT_FOR.replace(',', ", sm_")
+                )));
+            }
+        }
         let flat = FlatEncoder::from_encoder(&self.encoder)?;
         if let Some(why) = GpuEncoder::unsupported(&flat) {
             return Ok(Some(why));

@@ -99,6 +99,14 @@ pub fn gencode_args(archs: &[u32]) -> Vec<String> {
     args
 }
 
+/// Whether kernels built for `built` load on a GPU of compute capability
+/// `cc` (as 86 for 8.6): machine code runs on its own major version from its
+/// minor up, and the PTX of the oldest compiles for anything newer, so
+/// every GPU at least as new as the oldest is covered.
+pub fn loads_on(built: &[u32], cc: u32) -> bool {
+    built.iter().min().is_some_and(|&oldest| cc >= oldest)
+}
+
 /// The `compute_NN` numbers in `nvcc --list-gpu-arch`'s output.
 pub fn listed_cuda_archs(nvcc_output: &str) -> Vec<u32> {
     nvcc_output
@@ -153,6 +161,16 @@ mod tests {
             vec![75, 80, 86, 89, 90]
         );
         assert!(choose_cuda_archs(None, None, Some(&[35, 50])).is_err());
+    }
+
+    #[test]
+    fn a_gpu_older_than_every_built_architecture_is_not_covered() {
+        assert!(loads_on(&[80, 90], 80));
+        assert!(loads_on(&[80, 90], 86));
+        assert!(loads_on(&[80, 90], 120));
+        assert!(!loads_on(&[80, 90], 75));
+        assert!(!loads_on(&[90], 89));
+        assert!(!loads_on(&[], 90));
     }
 
     #[test]
