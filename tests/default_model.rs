@@ -134,10 +134,12 @@ fn batches_side_by_side_score_as_one_batch_on_one_thread() {
     let small = ScoreOptions {
         token_budget: 64,
         max_batch: 4,
+        overlap_texts: None,
     };
     let whole = ScoreOptions {
         token_budget: 1 << 20,
         max_batch: 1 << 20,
+        overlap_texts: None,
     };
     for precision in [Precision::Fp32, Precision::Int8] {
         let mut m = model();
@@ -153,5 +155,54 @@ fn batches_side_by_side_score_as_one_batch_on_one_thread() {
         for (t, (a, b)) in texts.iter().zip(apart.iter().zip(&together)) {
             assert_eq!(a, b, "{precision:?}, {t:?}");
         }
+    }
+}
+
+/// Tokenizing the next texts while the model scores the last ones (what a
+/// GPU run does) gives every text exactly what tokenizing all of them
+/// first gives, with the same statistics but the batch count, on several
+/// threads and on one (where the two take turns instead of deadlocking).
+#[test]
+fn tokenizing_while_scoring_gives_the_same_scores() {
+    let texts = example_texts();
+    let mut refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    // Repeats and an empty text, as real calls have.
+    refs.extend_from_slice(&[refs[0], "   ", refs[3]]);
+    // calltone's kernels score a row the same bit for bit whatever batch
+    // it is in (the test above), so any difference is the overlap's.
+    let mut m = model();
+    m.set_precision(calltone::model::Precision::Fp32).unwrap();
+    let all_first = ScoreOptions::default();
+    let (want, want_stats) = Scorer::new(&m, all_first.clone())
+        .score_with_stats(&refs)
+        .unwrap();
+    for (threads, step) in [(4, 3), (1, 5), (2, 1000)] {
+        let overlapped = ScoreOptions {
+            overlap_texts: Some(step),
+            ..all_first.clone()
+        };
+        let (got, stats) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| Scorer::new(&m, overlapped).score_with_stats(&refs))
+            .unwrap();
+        assert_eq!(got, want, "{threads} threads, steps of {step}");
+        assert_eq!(
+            (
+                stats.texts,
+                stats.distinct,
+                stats.windows,
+                stats.real_tokens
+            ),
+            (
+                want_stats.texts,
+                want_stats.distinct,
+                want_stats.windows,
+                want_stats.real_tokens
+            )
+        );
+        assert_eq!(stats.workload_tokens, want_stats.workload_tokens);
+        assert!(stats.batches >= want_stats.batches);
     }
 }

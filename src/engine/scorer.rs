@@ -19,6 +19,10 @@ pub struct ScoreOptions {
     pub token_budget: usize,
     /// Rows per batch at most.
     pub max_batch: usize,
+    /// Texts tokenized per step while the model scores the step before
+    /// (`None`: tokenize everything, then score). A GPU waits for nothing
+    /// but the first step; the CPU's cores are all busy either way.
+    pub overlap_texts: Option<usize>,
 }
 
 impl Default for ScoreOptions {
@@ -30,6 +34,7 @@ impl Default for ScoreOptions {
         Self {
             token_budget: 512,
             max_batch: 128,
+            overlap_texts: None,
         }
     }
 }
@@ -40,6 +45,9 @@ impl ScoreOptions {
     pub const GPU: ScoreOptions = ScoreOptions {
         token_budget: 32_768,
         max_batch: 1024,
+        // ~50,000 chat tokens: two GPU batches, a few milliseconds to
+        // tokenize on a dozen cores.
+        overlap_texts: Some(4096),
     };
 
     /// The batches for where the model runs; `token_budget` (at least 64)
@@ -218,68 +226,41 @@ impl<'m> Scorer<'m> {
                 }))
             })
             .collect();
-        let tok = &self.model.tokenizer;
-        let max = self.model.max_tokens;
-        let per_text: Vec<Vec<Vec<u32>>> = distinct
-            .par_iter()
-            .map(|t| {
-                let (ids, _) = crate::model::tokenize::encode_plain(tok, t);
-                windows(&ids, &self.wrap, max)
-            })
-            .collect();
-        // Flatten windows, remembering their owner.
-        let mut rows: Vec<&[u32]> = Vec::new();
-        let mut owner: Vec<usize> = Vec::new();
-        for (i, ws) in per_text.iter().enumerate() {
-            for w in ws {
-                rows.push(w);
-                owner.push(i);
-            }
-        }
-        let lengths: Vec<usize> = rows.iter().map(|r| r.len()).collect();
-        let tokenized = Instant::now();
-        let per_distinct: Vec<usize> = per_text
+        let scored = match self.options.overlap_texts {
+            Some(step) => self.tokenize_while_scoring(&distinct, step.max(1), started)?,
+            None => self.tokenize_then_score(&distinct, started)?,
+        };
+        let per_distinct: Vec<usize> = scored
+            .windows
             .iter()
             .map(|ws| ws.iter().map(Vec::len).sum())
             .collect();
-        let mut stats = ScoreStats {
+        let lengths: Vec<usize> = scored.windows.iter().flatten().map(Vec::len).collect();
+        let stats = ScoreStats {
             workload_tokens: slot.iter().flatten().map(|&i| per_distinct[i]).sum(),
             texts: texts.len(),
             distinct: distinct.len(),
-            windows: rows.len(),
+            windows: lengths.len(),
             real_tokens: lengths.iter().sum(),
-            tokenize: tokenized - started,
-            ..ScoreStats::default()
+            batches: scored.batches,
+            padded_tokens: scored.padded_tokens,
+            tokenize: scored.tokenize,
+            infer: scored.infer,
         };
-        let mut window_scores: Vec<Option<TextScore>> = vec![None; rows.len()];
-        let batches = length_batches(&lengths, self.options.token_budget, self.options.max_batch);
-        stats.batches = batches.len();
-        stats.padded_tokens = if self.model.pads_batches() {
-            padded_tokens(&lengths, &batches)
-        } else {
-            stats.real_tokens
-        };
-        let batch_scores = self.run_batches(&batches, &rows)?;
-        for (batch, scores) in batches.iter().zip(batch_scores) {
-            for (&i, s) in batch.iter().zip(scores) {
-                window_scores[i] = Some(s);
-            }
-        }
-        stats.infer = tokenized.elapsed();
-        let mut grouped: Vec<(Vec<TextScore>, Vec<usize>)> =
-            vec![(Vec::new(), Vec::new()); distinct.len()];
-        for (w, s) in window_scores.into_iter().enumerate() {
-            let s = s.expect("every window is in one batch");
-            grouped[owner[w]].0.push(s);
-            grouped[owner[w]].1.push(lengths[w] - self.wrap.overhead());
-        }
-        let combined: Vec<UnitScore> = grouped
-            .into_iter()
-            .map(|(scores, weights)| UnitScore {
-                max_negative: scores.iter().map(|s| s.negative).fold(0.0, f32::max),
-                windows: scores.len(),
-                tokens: weights.iter().sum(),
-                score: combine(&scores, &weights).expect("a text has at least one window"),
+        let mut window_scores = scored.scores.into_iter();
+        let combined: Vec<UnitScore> = scored
+            .windows
+            .iter()
+            .map(|ws| {
+                let scores: Vec<TextScore> = window_scores.by_ref().take(ws.len()).collect();
+                let weights: Vec<usize> =
+                    ws.iter().map(|w| w.len() - self.wrap.overhead()).collect();
+                UnitScore {
+                    max_negative: scores.iter().map(|s| s.negative).fold(0.0, f32::max),
+                    windows: scores.len(),
+                    tokens: weights.iter().sum(),
+                    score: combine(&scores, &weights).expect("a text has at least one window"),
+                }
             })
             .collect();
         let scores = slot
@@ -288,4 +269,114 @@ impl<'m> Scorer<'m> {
             .collect();
         Ok((scores, stats))
     }
+
+    /// Each text's windows of token ids, tokenized on every core.
+    fn tokenize(&self, texts: &[&str]) -> Vec<Vec<Vec<u32>>> {
+        let tok = &self.model.tokenizer;
+        let max = self.model.max_tokens;
+        texts
+            .par_iter()
+            .map(|t| {
+                let (ids, _) = crate::model::tokenize::encode_plain(tok, t);
+                windows(&ids, &self.wrap, max)
+            })
+            .collect()
+    }
+
+    /// Scores every window of `per_text` (in order: text by text, window
+    /// by window) in length-sorted batches; also the batch count and the
+    /// tokens computed.
+    fn score_windows(
+        &self,
+        per_text: &[Vec<Vec<u32>>],
+    ) -> Result<(Vec<TextScore>, usize, usize), ModelError> {
+        let rows: Vec<&[u32]> = per_text.iter().flatten().map(Vec::as_slice).collect();
+        let lengths: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+        let batches = length_batches(&lengths, self.options.token_budget, self.options.max_batch);
+        let padded = if self.model.pads_batches() {
+            padded_tokens(&lengths, &batches)
+        } else {
+            lengths.iter().sum()
+        };
+        let mut scores: Vec<Option<TextScore>> = vec![None; rows.len()];
+        for (batch, batch_scores) in batches.iter().zip(self.run_batches(&batches, &rows)?) {
+            for (&i, s) in batch.iter().zip(batch_scores) {
+                scores[i] = Some(s);
+            }
+        }
+        let scores = scores
+            .into_iter()
+            .map(|s| s.expect("every window is in one batch"))
+            .collect();
+        Ok((scores, batches.len(), padded))
+    }
+
+    /// Tokenizes every text, then scores them all (one set of
+    /// length-sorted batches).
+    fn tokenize_then_score(&self, texts: &[&str], started: Instant) -> Result<Scored, ModelError> {
+        let windows = self.tokenize(texts);
+        let tokenized = Instant::now();
+        let (scores, batches, padded_tokens) = self.score_windows(&windows)?;
+        Ok(Scored {
+            windows,
+            scores,
+            batches,
+            padded_tokens,
+            tokenize: tokenized - started,
+            infer: tokenized.elapsed(),
+        })
+    }
+
+    /// Tokenizes `step` texts at a time, the next step while the model
+    /// scores this one: `rayon::join` runs the scoring on this thread at
+    /// once and leaves the tokenizing to be taken by an idle worker (whose
+    /// parallel loop the others join), so a GPU starts after the first
+    /// step instead of after all of them. On one thread the two simply take
+    /// turns. Each step's windows are scored as the whole would be (by
+    /// batches of its own), so the records are the same.
+    fn tokenize_while_scoring(
+        &self,
+        texts: &[&str],
+        step: usize,
+        started: Instant,
+    ) -> Result<Scored, ModelError> {
+        let mut steps = texts.chunks(step);
+        let mut next = self.tokenize(steps.next().unwrap_or(&[]));
+        let tokenize = started.elapsed();
+        let mut out = Scored {
+            tokenize,
+            ..Scored::default()
+        };
+        loop {
+            let current = next;
+            let following = steps.next();
+            let (scored, tokenized) = rayon::join(
+                || self.score_windows(&current),
+                || following.map(|texts| self.tokenize(texts)),
+            );
+            let (scores, batches, padded) = scored?;
+            out.scores.extend(scores);
+            out.batches += batches;
+            out.padded_tokens += padded;
+            out.windows.extend(current);
+            match tokenized {
+                Some(t) => next = t,
+                None => break,
+            }
+        }
+        out.infer = started.elapsed() - tokenize;
+        Ok(out)
+    }
+}
+
+/// Every distinct text's windows and their scores (window by window, text
+/// by text), and where the time went.
+#[derive(Default)]
+struct Scored {
+    windows: Vec<Vec<Vec<u32>>>,
+    scores: Vec<TextScore>,
+    batches: usize,
+    padded_tokens: usize,
+    tokenize: Duration,
+    infer: Duration,
 }
