@@ -208,9 +208,8 @@ impl SentimentModel {
                 crate::model::fast::gemm_bf16::Bf16Kernel::for_path(path)
             ),
             p if self.gpu.is_some() => format!(
-                "{p} with calltone's GPU kernels on {:?} (machine code for sm_{})",
-                self.device.location(),
-                crate::model::gpu::BUILT_FOR.replace(',', ", sm_")
+                "{p} on calltone's GPU kernels ({:?})",
+                self.device.location()
             ),
             Precision::Reference => format!(
                 "candle's reference encoder, fp32{}",

@@ -187,7 +187,12 @@ impl GpuEncoder {
                 )))
             }
         };
-        Ok(Self { typed, precision })
+        let encoder = Self { typed, precision };
+        // One pass over a two-token row now: cuBLAS chooses its kernels and
+        // the driver readies the module at load, not inside the first
+        // batch's time, and a GPU that cannot run the kernels fails here.
+        encoder.forward_batches(&[vec![&[0u32, 0][..]]])?;
+        Ok(encoder)
     }
 
     pub fn precision(&self) -> Precision {
