@@ -760,7 +760,7 @@ fn forcing_a_format_that_does_not_fit_says_why() {
 fn published_vendor_examples_read_with_their_shape() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/transcript-examples");
     if !root.is_dir() {
-        println!(
+        calltone::say!(
             "published_vendor_examples_read_with_their_shape: skipped, {} is absent",
             root.display()
         );

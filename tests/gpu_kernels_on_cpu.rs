@@ -206,7 +206,7 @@ macro_rules! driver_or_skip {
         match driver() {
             Ok(d) => d,
             Err(why) => {
-                println!("{}: skipped, {why}", $test);
+                calltone::say!("{}: skipped, {why}", $test);
                 return;
             }
         }

@@ -45,7 +45,7 @@ fn completions_name_every_command_and_the_bash_script_parses() {
                     "bash -n: {}",
                     String::from_utf8_lossy(&o.stderr)
                 ),
-                Err(_) => println!("bash syntax check: skipped, no bash on this machine"),
+                Err(_) => calltone::say!("bash syntax check: skipped, no bash on this machine"),
             }
         }
     }
@@ -97,7 +97,7 @@ fn man_pages_cover_every_command_and_its_flags() {
 #[test]
 fn an_unwritable_standard_error_does_not_stop_a_run() {
     let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
-        println!("unwritable standard error: skipped, this machine has no /dev/full");
+        calltone::say!("unwritable standard error: skipped, this machine has no /dev/full");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

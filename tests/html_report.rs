@@ -113,7 +113,9 @@ fn chromium_renders_the_report_and_draws_the_charts() {
             std::env::var_os("CI").is_none(),
             "CI must have Chromium (.ci/run installs it)"
         );
-        eprintln!("skipped: no Chromium here (install `chromium` or set CALLTONE_CHROMIUM)");
+        calltone::say!(
+            "the HTML report in a browser: skipped, no Chromium here (install `chromium` or set CALLTONE_CHROMIUM)"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -31,7 +31,7 @@ fn every_path_this_cpu_runs_scores_the_examples_as_the_reference() {
     let mut ran = Vec::new();
     for path in KernelPath::ALL {
         if !path.supported() {
-            println!("kernel path {path}: skipped, this CPU has no {path}");
+            calltone::say!("kernel path {path}: skipped, this CPU has no {path}");
             continue;
         }
         let got = turns(&["--kernel", path.name(), "--precision", "fp32"]);
@@ -81,7 +81,7 @@ fn int8_and_bf16_on_every_path_stay_close_to_the_reference() {
         let mut first: Option<(KernelPath, Vec<Value>)> = None;
         for path in KernelPath::ALL {
             if !path.supported() {
-                println!("{format} on {path}: skipped, this CPU has no {path}");
+                calltone::say!("{format} on {path}: skipped, this CPU has no {path}");
                 continue;
             }
             let got = turns(&["--kernel", path.name(), "--precision", format]);
@@ -151,7 +151,7 @@ fn int8_and_bf16_on_every_path_stay_close_to_the_reference() {
 #[test]
 fn a_path_the_cpu_lacks_is_refused_by_name() {
     let Some(missing) = KernelPath::ALL.into_iter().find(|p| !p.supported()) else {
-        println!("refusing a missing path: skipped, this CPU runs every path");
+        calltone::say!("refusing a missing path: skipped, this CPU runs every path");
         return;
     };
     let out = calltone()

@@ -506,7 +506,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         for path in KernelPath::ALL {
             if !path.supported() {
-                println!("gemm {path}: skipped, this CPU has no {path}");
+                crate::say!("gemm {path}: skipped, this CPU has no {path}");
                 continue;
             }
             for &(m, n, k) in &[

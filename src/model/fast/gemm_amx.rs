@@ -422,7 +422,7 @@ mod tests {
         if crate::model::fast::cpu::KernelPath::Amx.supported() {
             assert_eq!(disagreement(Int8Kernel::Amx, Bf16Kernel::Amx), None);
         } else {
-            println!("amx start-up check on the hardware: skipped, this CPU has no amx");
+            crate::say!("amx start-up check on the hardware: skipped, this CPU has no amx");
         }
     }
 }

@@ -401,7 +401,7 @@ mod tests {
                 _ => true,
             };
             if !runs {
-                println!("bf16 {kernel}: skipped, this CPU has no {kernel}");
+                crate::say!("bf16 {kernel}: skipped, this CPU has no {kernel}");
                 continue;
             }
             for &(m, n, k) in &[

@@ -642,7 +642,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         for kernel in KERNELS {
             if !runs(kernel) {
-                println!("int8 {kernel}: skipped, this CPU has no {kernel}");
+                crate::say!("int8 {kernel}: skipped, this CPU has no {kernel}");
                 continue;
             }
             for &(m, n, k) in &[
@@ -708,7 +708,7 @@ mod tests {
             Int8Kernel::AmxModel,
         ] {
             if !runs(kernel) {
-                println!("int8 {kernel}: skipped, this CPU has no {kernel}");
+                crate::say!("int8 {kernel}: skipped, this CPU has no {kernel}");
                 continue;
             }
             for (m, n, k) in [(29, 64, 1300), (96, 96, 384), (16, 32, 64)] {
@@ -764,7 +764,7 @@ mod tests {
         }
         for path in [cpu::KernelPath::Avx512, cpu::KernelPath::Avx2] {
             if !path.supported() {
-                println!("range {path}: skipped, this CPU has no {path}");
+                crate::say!("range {path}: skipped, this CPU has no {path}");
             }
         }
     }
