@@ -5,7 +5,10 @@
 //! (`model::gpu::launch`) on batches laid out as it lays them out
 //! (`model::gpu::layout`), against f64 references on fresh random inputs,
 //! in f32, f16 and bf16. Ragged rows include a one-token row and one longer
-//! than a warp. This checks the kernels' arithmetic and indexing; it cannot
+//! than a warp. Built with the address sanitizer where the compiler has
+//! it, so a read past a buffer fails too, not only a wrong value (arrays
+//! are allocated at exactly their size). This checks the kernels'
+//! arithmetic and indexing; it cannot
 //! check the GPU's own behaviour (memory model, timing), which
 //! `.ci/gpu-check` does on a GPU. Without a C++ compiler each test says it
 //! is skipped.
@@ -63,27 +66,50 @@ impl Type {
     }
 }
 
-/// The driver binary, compiled once; `None` (and the reason) without a
-/// C++ compiler.
+/// The driver binary, compiled once: with the address and undefined-
+/// behaviour sanitizers where the compiler has them (a kernel reading one
+/// value past a buffer stops the run; it compiled and passed that way
+/// here), else plainly, said once. `Err` (the reason) without a C++
+/// compiler.
 fn driver() -> Result<&'static Path, &'static str> {
     static DRIVER: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = DRIVER.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gpu-kernels-on-cpu");
         let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-        let status = Command::new(&cxx)
-            .args(["-std=c++20", "-O1", "-pthread", "-x", "c++"])
-            .arg("-I")
-            .arg(root.join("tests/cuda_on_cpu"))
-            .arg("-I")
-            .arg(root.join("src/model/gpu"))
-            .arg(root.join("tests/cuda_on_cpu/driver.cpp"))
-            .arg("-o")
-            .arg(&out)
-            .status();
-        match status {
-            Ok(s) if s.success() => Ok(out),
-            Ok(s) => panic!("{cxx} failed to compile kernels.cu for the CPU ({s})"),
+        let compile = |extra: &[&str]| {
+            Command::new(&cxx)
+                .args(["-std=c++20", "-O1", "-pthread", "-x", "c++"])
+                .args(extra)
+                .arg("-I")
+                .arg(root.join("tests/cuda_on_cpu"))
+                .arg("-I")
+                .arg(root.join("src/model/gpu"))
+                .arg(root.join("tests/cuda_on_cpu/driver.cpp"))
+                .arg("-o")
+                .arg(&out)
+                .output()
+        };
+        let sanitized = compile(&[
+            "-g",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer",
+        ]);
+        match sanitized {
+            Ok(o) if o.status.success() => return Ok(out),
+            Err(_) => return Err(format!("no C++ compiler ({cxx}) on this machine")),
+            Ok(_) => calltone::say!(
+                "GPU kernels on the CPU: {cxx} cannot build with the address sanitizer here; \
+                 running them without it"
+            ),
+        }
+        match compile(&[]) {
+            Ok(o) if o.status.success() => Ok(out),
+            Ok(o) => panic!(
+                "{cxx} failed to compile kernels.cu for the CPU: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
             Err(_) => Err(format!("no C++ compiler ({cxx}) on this machine")),
         }
     });
@@ -119,7 +145,13 @@ fn run(
     for (name, bytes) in arrays {
         std::fs::write(dir.path().join(format!("{name}.bin")), bytes).unwrap();
     }
-    let out = Command::new(driver).arg(dir.path()).output().unwrap();
+    // Leak checking needs ptrace, which containers often refuse; the
+    // driver frees nothing it would matter to lose.
+    let out = Command::new(driver)
+        .arg(dir.path())
+        .env("ASAN_OPTIONS", "detect_leaks=0")
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{kernel}_{}: {}",

@@ -31,17 +31,21 @@ static std::vector<V> read(const std::string& name) {
     return out;
 }
 
+// Every array is allocated at exactly its size, so the address sanitizer
+// (tests/gpu_kernels_on_cpu.rs builds with it where it can) sees a read one
+// past the end: a vector grown by push_back keeps spare room it would not.
 template <typename T>
 static std::vector<T> read_as(const std::string& name) {
-    std::vector<T> out;
-    for (float v : read<float>(name)) out.push_back(from_f<T>(v));
+    const std::vector<float> values = read<float>(name);
+    std::vector<T> out(values.size());
+    for (size_t i = 0; i < values.size(); i++) out[i] = from_f<T>(values[i]);
     return out;
 }
 
 template <typename T>
 static void write_out(const std::string& name, const std::vector<T>& values) {
-    std::vector<float> f;
-    for (const T& v : values) f.push_back(to_f(v));
+    std::vector<float> f(values.size());
+    for (size_t i = 0; i < values.size(); i++) f[i] = to_f(values[i]);
     std::ofstream(dir + "/" + name + ".out", std::ios::binary)
         .write(reinterpret_cast<const char*>(f.data()), f.size() * sizeof(float));
 }
