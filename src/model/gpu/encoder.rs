@@ -17,6 +17,7 @@ use cudarc::driver::{
     LaunchConfig, PushKernelArg, ValidAsZeroBits,
 };
 
+use super::blas_shape::{projection, Op};
 use super::launch::{Launch, MAX_HIDDEN, WARPS_PER_BLOCK};
 use super::layout::BatchLayout;
 use crate::model::config::Activation;
@@ -332,8 +333,8 @@ where
         })
     }
 
-    /// `y[m, n] = x[m, k] · Wᵀ` (no bias) with cuBLAS: row-major `y` is
-    /// column-major `yᵀ = W · xᵀ`, W read transposed.
+    /// `y[m, n] = x[m, k] · Wᵀ` (no bias) with cuBLAS, as
+    /// `blas_shape::projection` asks it.
     fn project<X: DevicePtr<T>, Y: DevicePtrMut<T>>(
         &self,
         layer: &GpuLinear<T>,
@@ -341,17 +342,22 @@ where
         m: usize,
         y: &mut Y,
     ) -> Result<(), ModelError> {
+        let s = projection(m, layer.n, layer.k);
+        let op = |o: Op| match o {
+            Op::AsStored => cublasOperation_t::CUBLAS_OP_N,
+            Op::Transposed => cublasOperation_t::CUBLAS_OP_T,
+        };
         let config = GemmConfig {
-            transa: cublasOperation_t::CUBLAS_OP_T,
-            transb: cublasOperation_t::CUBLAS_OP_N,
-            m: int(layer.n),
-            n: int(m),
-            k: int(layer.k),
+            transa: op(s.op_a),
+            transb: op(s.op_b),
+            m: int(s.m),
+            n: int(s.n),
+            k: int(s.k),
             alpha: T::from_f32(1.0),
-            lda: int(layer.k),
-            ldb: int(layer.k),
+            lda: int(s.lda),
+            ldb: int(s.ldb),
             beta: T::from_f32(0.0),
-            ldc: int(layer.n),
+            ldc: int(s.ldc),
         };
         // SAFETY: the weight holds n·k values, `x` at least m·k and `y` at
         // least m·n (the workspace is sized for the batch), as the

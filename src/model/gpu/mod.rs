@@ -5,6 +5,7 @@
 //! fallback for models these kernels do not take.
 
 pub mod archs;
+pub mod blas_shape;
 pub mod launch;
 pub mod layout;
 
