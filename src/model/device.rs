@@ -51,6 +51,15 @@ impl fmt::Display for DeviceChoice {
     }
 }
 
+/// A device as `--device` names it: `cpu`, `cuda:N`, `metal:N`.
+pub fn name(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".into(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
+}
+
 /// A CUDA device's compute capability (major, minor); `None` for other
 /// devices, or if the driver will not say.
 pub fn compute_capability(device: &Device) -> Option<(i32, i32)> {
@@ -167,6 +176,9 @@ mod tests {
             assert_eq!(s.parse::<DeviceChoice>().unwrap(), d);
         }
         assert_eq!(DeviceChoice::Cuda(2).to_string(), "cuda:2");
+        // An opened device is named as `--device` would name it.
+        assert_eq!(name(&Device::Cpu), "cpu");
+        assert_eq!(name(&Device::Cpu).parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
         for bad in ["tpu", "cuda:x", "cuda:-1", ""] {
             assert!(bad.parse::<DeviceChoice>().is_err(), "{bad:?}");
         }

@@ -208,8 +208,8 @@ impl SentimentModel {
                 crate::model::fast::gemm_bf16::Bf16Kernel::for_path(path)
             ),
             p if self.gpu.is_some() => format!(
-                "{p} on calltone's GPU kernels ({:?})",
-                self.device.location()
+                "{p} on calltone's GPU kernels ({})",
+                super::device::name(&self.device)
             ),
             Precision::Reference => format!(
                 "candle's reference encoder, fp32{}",
@@ -219,7 +219,10 @@ impl SentimentModel {
                     " on the GPU"
                 }
             ),
-            p => format!("{p} (candle) on {:?}", self.encoder.device().location()),
+            p => format!(
+                "{p} (candle) on {}",
+                super::device::name(self.encoder.device())
+            ),
         }
     }
 
