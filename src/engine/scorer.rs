@@ -81,8 +81,11 @@ pub struct ScoreStats {
     /// Tokens computed, including the padding of each batch to its longest
     /// row where the encoder pads (the reference; calltone's kernels do not).
     pub padded_tokens: usize,
+    /// Tokenizing before the model could start: all of it, or with
+    /// `overlap_texts` the first step only (the rest runs during `infer`).
     #[serde(serialize_with = "seconds")]
     pub tokenize: Duration,
+    /// From then until every window is scored.
     #[serde(serialize_with = "seconds")]
     pub infer: Duration,
 }
