@@ -66,11 +66,18 @@ pub fn load_model(arg: &ModelChoice) -> anyhow::Result<SentimentModel> {
         );
     if gpu_kernels {
         let mut model = SentimentModel::load(&source, DType::F32, &candle_core::Device::Cpu)?;
-        match model.use_gpu_kernels(&device, precision)? {
-            None => return Ok(model),
-            Some(why) => crate::say!(
+        // A model they do not take, or a GPU they fail on (loading the
+        // kernels or their first pass at load), falls back to candle's
+        // encoder on the same GPU, said on standard error: the run goes on,
+        // slower, rather than stopping.
+        match model.use_gpu_kernels(&device, precision) {
+            Ok(None) => return Ok(model),
+            Ok(Some(why)) => crate::say!(
                 "calltone: calltone's GPU kernels cannot run {} ({why}); using candle's encoder on the GPU",
                 model.name
+            ),
+            Err(e) => crate::say!(
+                "calltone: calltone's GPU kernels failed on this GPU ({e}); using candle's encoder on the GPU"
             ),
         }
     }
