@@ -178,7 +178,10 @@ mod tests {
         assert_eq!(DeviceChoice::Cuda(2).to_string(), "cuda:2");
         // An opened device is named as `--device` would name it.
         assert_eq!(name(&Device::Cpu), "cpu");
-        assert_eq!(name(&Device::Cpu).parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
+        assert_eq!(
+            name(&Device::Cpu).parse::<DeviceChoice>().unwrap(),
+            DeviceChoice::Cpu
+        );
         for bad in ["tpu", "cuda:x", "cuda:-1", ""] {
             assert!(bad.parse::<DeviceChoice>().is_err(), "{bad:?}");
         }
