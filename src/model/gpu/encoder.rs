@@ -31,7 +31,9 @@ static KERNELS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/calltone_kerne
 /// The GPU architectures the kernels carry machine code for.
 pub const BUILT_FOR: &str = env!("CALLTONE_CUDA_ARCHS_BUILT");
 
-/// Scratch per warp in attention: the longest row the kernels take.
+/// The longest row the kernels take: attention keeps a row's scores (4
+/// bytes a token) for each warp of a block in shared memory, and 48 KiB of
+/// it is what every GPU grants a block without asking (3,072 tokens).
 const MAX_ROW_TOKENS: usize = 48 * 1024 / (4 * WARPS_PER_BLOCK);
 
 fn gpu<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ModelError {
