@@ -13,12 +13,12 @@ use candle_core::cuda_backend::cudarc;
 use cudarc::cublas::sys::cublasOperation_t;
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
 use cudarc::driver::{
-    CudaFunction, CudaSlice, CudaStream, CudaView, DevicePtr, DevicePtrMut, DeviceRepr,
+    CudaFunction, CudaSlice, CudaStream, CudaView, DevicePtr, DevicePtrMut, DeviceRepr, LaunchArgs,
     LaunchConfig, PushKernelArg, ValidAsZeroBits,
 };
 
 use super::blas_shape::{projection, Op};
-use super::launch::{Launch, MAX_HIDDEN, WARPS_PER_BLOCK};
+use super::launch::{Launch, ParamOrder, MAX_HIDDEN, WARPS_PER_BLOCK};
 use super::layout::BatchLayout;
 use crate::model::config::Activation;
 use crate::model::fast::Pooled;
@@ -90,13 +90,20 @@ struct GpuLayer<T> {
     ffn_norm: GpuNorm,
 }
 
+/// One kernel: its name in kernels.cu (without the type suffix) and the
+/// loaded function.
+struct Kernel {
+    name: &'static str,
+    function: CudaFunction,
+}
+
 /// The kernels, loaded once from [`KERNELS`].
 struct Kernels {
-    embed: CudaFunction,
-    add_norm: CudaFunction,
-    bias_act: CudaFunction,
-    attention: CudaFunction,
-    pool: CudaFunction,
+    embed: Kernel,
+    add_norm: Kernel,
+    bias_act: Kernel,
+    attention: Kernel,
+    pool: Kernel,
 }
 
 /// A batch's activations, kept between calls and grown when a batch needs
@@ -229,6 +236,47 @@ fn cfg(l: Launch) -> LaunchConfig {
     }
 }
 
+/// A launch whose arguments are named as they are pushed and checked
+/// against the kernel's parameter list (`launch::KERNEL_PARAMS`, which a
+/// test holds to kernels.cu): a swapped or missing argument is an error
+/// before the kernel runs, not a kernel reading the wrong buffer.
+struct Args<'a> {
+    launch: LaunchArgs<'a>,
+    order: ParamOrder,
+}
+
+impl<'a> Args<'a> {
+    fn new(stream: &'a Arc<CudaStream>, kernel: &'a Kernel) -> Result<Self, ModelError> {
+        Ok(Self {
+            launch: stream.launch_builder(&kernel.function),
+            order: ParamOrder::of(kernel.name).map_err(gpu("launch"))?,
+        })
+    }
+
+    /// Pushes the argument for parameter `name`.
+    fn arg<A>(&mut self, name: &str, value: A) -> Result<&mut Self, ModelError>
+    where
+        LaunchArgs<'a>: PushKernelArg<A>,
+    {
+        self.order.push(name).map_err(gpu("launch"))?;
+        self.launch.arg(value);
+        Ok(self)
+    }
+
+    /// Launches once every parameter has its argument.
+    ///
+    /// # Safety
+    /// The arguments must be what the kernel's parameters say (buffers of
+    /// the declared type, large enough for every index the kernel forms
+    /// from the other arguments) and stay alive until the stream is done.
+    unsafe fn launch(&mut self, shape: Launch, what: &'static str) -> Result<(), ModelError> {
+        self.order.complete().map_err(gpu("launch"))?;
+        // SAFETY: the caller's, above; the order of the arguments is checked.
+        unsafe { self.launch.launch(cfg(shape)) }.map_err(gpu(what))?;
+        Ok(())
+    }
+}
+
 /// i32 for a kernel argument; every count here is a batch's, which
 /// `BatchLayout` checked fits.
 fn int(n: usize) -> i32 {
@@ -251,17 +299,22 @@ where
             .context()
             .load_module(cudarc::nvrtc::Ptx::from_binary(KERNELS.to_vec()))
             .map_err(gpu("loading calltone's kernels"))?;
-        let attention = format!("attention{}", flat.hidden / flat.heads);
-        let load = |name: &str| {
-            module
-                .load_function(&format!("{name}_{}", T::SUFFIX))
-                .map_err(gpu("finding a kernel"))
+        let load = |name: &'static str| -> Result<Kernel, ModelError> {
+            Ok(Kernel {
+                name,
+                function: module
+                    .load_function(&format!("{name}_{}", T::SUFFIX))
+                    .map_err(gpu("finding a kernel"))?,
+            })
         };
         let kernels = Kernels {
             embed: load("embed")?,
             add_norm: load("add_norm")?,
             bias_act: load("bias_act")?,
-            attention: load(&attention)?,
+            attention: load(match flat.hidden / flat.heads {
+                32 => "attention32",
+                _ => "attention64", // `unsupported` allows only 32 and 64
+            })?,
             pool: load("pool")?,
         };
         let up = |v: &[f32]| stream.clone_htod(v).map_err(gpu("copying weights"));
@@ -409,25 +462,25 @@ where
             let batch_seq_start = seq_start.slice(part.starts.clone());
             let (nt, nh) = (int(tokens), int(h));
             let (eps, offset) = (self.embed_norm.eps, int(self.position_offset));
-            let mut launch = s.launch_builder(&self.kernels.embed);
-            launch
-                .arg(&batch_ids)
-                .arg(&batch_tok_seq)
-                .arg(&batch_seq_start)
-                .arg(&nt)
-                .arg(&self.word)
-                .arg(&self.position)
-                .arg(&self.token_type)
-                .arg(&offset)
-                .arg(&self.embed_norm.gamma)
-                .arg(&self.embed_norm.beta)
-                .arg(&eps)
-                .arg(&nh)
-                .arg(&mut w.x);
-            // SAFETY: the arguments match `embed_<type>` in kernels.cu in
-            // order and type; every index it forms is inside its buffer
-            // (ids < vocab and positions < max_len: checked above).
-            unsafe { launch.launch(cfg(Launch::warp_each(tokens))) }.map_err(gpu("embed"))?;
+            let mut embed = Args::new(s, &self.kernels.embed)?;
+            embed
+                .arg("ids", &batch_ids)?
+                .arg("tok_seq", &batch_tok_seq)?
+                .arg("seq_start", &batch_seq_start)?
+                .arg("tokens", &nt)?
+                .arg("word", &self.word)?
+                .arg("position", &self.position)?
+                .arg("token_type", &self.token_type)?
+                .arg("position_offset", &offset)?
+                .arg("gamma", &self.embed_norm.gamma)?
+                .arg("beta", &self.embed_norm.beta)?
+                .arg("eps", &eps)?
+                .arg("hidden", &nh)?
+                .arg("out", &mut w.x)?;
+            // SAFETY: every index `embed` forms is inside its buffer: ids <
+            // vocab and positions < max_len (checked above), `out` holds
+            // tokens · hidden values.
+            unsafe { embed.launch(Launch::warp_each(tokens), "embed") }?;
             for layer in &self.layers {
                 self.layer(
                     layer,
@@ -441,18 +494,16 @@ where
             let (nseq, rows_at) = (int(part.rows.len()), part.rows.start * h..part.rows.end * h);
             let mut first_part = first.slice_mut(rows_at.clone());
             let mut mean_part = mean.slice_mut(rows_at);
-            let mut launch = s.launch_builder(&self.kernels.pool);
-            launch
-                .arg(&w.x)
-                .arg(&batch_seq_start)
-                .arg(&nseq)
-                .arg(&nh)
-                .arg(&mut first_part)
-                .arg(&mut mean_part);
-            // SAFETY: matches `pool_<type>`; the output views hold this
-            // batch's rows · hidden values.
-            unsafe { launch.launch(cfg(Launch::block_each(part.rows.len(), h))) }
-                .map_err(gpu("pool"))?;
+            let mut pool = Args::new(s, &self.kernels.pool)?;
+            pool.arg("x", &w.x)?
+                .arg("seq_start", &batch_seq_start)?
+                .arg("seqs", &nseq)?
+                .arg("hidden", &nh)?
+                .arg("first", &mut first_part)?
+                .arg("mean", &mut mean_part)?;
+            // SAFETY: the output views hold this batch's rows · hidden
+            // values; `x` holds its tokens.
+            unsafe { pool.launch(Launch::block_each(part.rows.len(), h), "pool") }?;
         }
         let first = s.clone_dtoh(&first).map_err(gpu("copying results"))?;
         let mean = s.clone_dtoh(&mean).map_err(gpu("copying results"))?;
@@ -477,21 +528,21 @@ where
         let heads = int(self.heads);
         let scale = 1.0 / ((h / self.heads) as f32).sqrt();
         let longest = int(max_len);
-        let mut launch = s.launch_builder(&self.kernels.attention);
-        launch
-            .arg(&w.qkv)
-            .arg(&layer.qkv.bias)
-            .arg(tok_seq)
-            .arg(seq_start)
-            .arg(&nt)
-            .arg(&heads)
-            .arg(&scale)
-            .arg(&longest)
-            .arg(&mut w.ctx);
-        // SAFETY: matches `attention<32|64>_<type>`; rows are at most
-        // `max_len` long, which sizes each warp's shared scores.
-        unsafe { launch.launch(cfg(Launch::attention(tokens, self.heads, max_len))) }
-            .map_err(gpu("attention"))?;
+        let mut attention = Args::new(s, &self.kernels.attention)?;
+        attention
+            .arg("qkv", &w.qkv)?
+            .arg("qkv_bias", &layer.qkv.bias)?
+            .arg("tok_seq", tok_seq)?
+            .arg("seq_start", seq_start)?
+            .arg("tokens", &nt)?
+            .arg("heads", &heads)?
+            .arg("scale", &scale)?
+            .arg("max_len", &longest)?
+            .arg("ctx", &mut w.ctx)?;
+        // SAFETY: rows are at most `max_len` long, which sizes each warp's
+        // shared scores; `qkv` holds tokens · 3·hidden values, `ctx`
+        // tokens · hidden.
+        unsafe { attention.launch(Launch::attention(tokens, self.heads, max_len), "attention") }?;
         self.project(&layer.attn_out, &w.ctx, tokens, &mut w.projected)?;
         self.add_norm(
             &mut w.x,
@@ -503,17 +554,15 @@ where
         )?;
         self.project(&layer.ffn_in, &w.x, tokens, &mut w.inner)?;
         let (values, width) = ((tokens * i) as i64, int(i));
-        let mut launch = s.launch_builder(&self.kernels.bias_act);
-        launch
-            .arg(&mut w.inner)
-            .arg(&layer.ffn_in.bias)
-            .arg(&values)
-            .arg(&width)
-            .arg(&self.activation);
-        // SAFETY: matches `bias_act_<type>`; `values` = tokens · width fits
-        // the inner buffer.
-        unsafe { launch.launch(cfg(Launch::elementwise(tokens * i))) }
-            .map_err(gpu("activation"))?;
+        let mut bias_act = Args::new(s, &self.kernels.bias_act)?;
+        bias_act
+            .arg("y", &mut w.inner)?
+            .arg("bias", &layer.ffn_in.bias)?
+            .arg("n", &values)?
+            .arg("width", &width)?
+            .arg("act", &self.activation)?;
+        // SAFETY: `n` = tokens · width values fit the inner buffer.
+        unsafe { bias_act.launch(Launch::elementwise(tokens * i), "activation") }?;
         self.project(&layer.ffn_out, &w.inner, tokens, &mut w.projected)?;
         self.add_norm(
             &mut w.x,
@@ -535,20 +584,17 @@ where
         tokens: i32,
         hidden: i32,
     ) -> Result<(), ModelError> {
-        let mut launch = self.stream.launch_builder(&self.kernels.add_norm);
-        launch
-            .arg(x)
-            .arg(y)
-            .arg(bias)
-            .arg(&tokens)
-            .arg(&norm.gamma)
-            .arg(&norm.beta)
-            .arg(&norm.eps)
-            .arg(&hidden);
-        // SAFETY: matches `add_norm_<type>`; both buffers hold at least
-        // tokens · hidden values.
-        unsafe { launch.launch(cfg(Launch::warp_each(tokens as usize))) }
-            .map_err(gpu("layer norm"))?;
-        Ok(())
+        let mut add_norm = Args::new(&self.stream, &self.kernels.add_norm)?;
+        add_norm
+            .arg("x", x)?
+            .arg("y", y)?
+            .arg("bias", bias)?
+            .arg("tokens", &tokens)?
+            .arg("gamma", &norm.gamma)?
+            .arg("beta", &norm.beta)?
+            .arg("eps", &norm.eps)?
+            .arg("hidden", &hidden)?;
+        // SAFETY: both buffers hold at least tokens · hidden values.
+        unsafe { add_norm.launch(Launch::warp_each(tokens as usize), "layer norm") }
     }
 }

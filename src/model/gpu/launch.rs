@@ -11,6 +11,106 @@ pub const WARPS_PER_BLOCK: usize = 4;
 /// lane: `MAX_PER_LANE` in kernels.cu).
 pub const MAX_HIDDEN: usize = 1024;
 
+/// Each kernel's parameters, in kernels.cu's order (its `INSTANTIATE`
+/// wrappers). A launch names every argument as it pushes it, and
+/// [`ParamOrder`] refuses a name out of this order before anything runs; a
+/// test holds these lists to the .cu source.
+pub const KERNEL_PARAMS: &[(&str, &[&str])] = &[
+    (
+        "embed",
+        &[
+            "ids",
+            "tok_seq",
+            "seq_start",
+            "tokens",
+            "word",
+            "position",
+            "token_type",
+            "position_offset",
+            "gamma",
+            "beta",
+            "eps",
+            "hidden",
+            "out",
+        ],
+    ),
+    (
+        "add_norm",
+        &["x", "y", "bias", "tokens", "gamma", "beta", "eps", "hidden"],
+    ),
+    ("bias_act", &["y", "bias", "n", "width", "act"]),
+    ("attention32", ATTENTION_PARAMS),
+    ("attention64", ATTENTION_PARAMS),
+    (
+        "pool",
+        &["x", "seq_start", "seqs", "hidden", "first", "mean"],
+    ),
+];
+
+const ATTENTION_PARAMS: &[&str] = &[
+    "qkv",
+    "qkv_bias",
+    "tok_seq",
+    "seq_start",
+    "tokens",
+    "heads",
+    "scale",
+    "max_len",
+    "ctx",
+];
+
+/// Follows one launch's arguments through its kernel's parameter list.
+#[derive(Debug)]
+pub struct ParamOrder {
+    kernel: &'static str,
+    params: &'static [&'static str],
+    next: usize,
+}
+
+impl ParamOrder {
+    /// For `kernel` (a name in [`KERNEL_PARAMS`], without the type suffix).
+    pub fn of(kernel: &'static str) -> Result<Self, String> {
+        let params = KERNEL_PARAMS
+            .iter()
+            .find(|(name, _)| *name == kernel)
+            .map(|(_, params)| *params)
+            .ok_or_else(|| format!("no GPU kernel named {kernel}"))?;
+        Ok(Self {
+            kernel,
+            params,
+            next: 0,
+        })
+    }
+
+    /// The next argument is `name`: an error if the kernel expects another.
+    pub fn push(&mut self, name: &str) -> Result<(), String> {
+        match self.params.get(self.next) {
+            Some(&want) if want == name => {
+                self.next += 1;
+                Ok(())
+            }
+            Some(want) => Err(format!(
+                "{}: argument {} is `{want}`, not `{name}`",
+                self.kernel,
+                self.next + 1
+            )),
+            None => Err(format!(
+                "{}: takes {} arguments; `{name}` is one more",
+                self.kernel,
+                self.params.len()
+            )),
+        }
+    }
+
+    /// Every parameter has its argument.
+    pub fn complete(&self) -> Result<(), String> {
+        match self.params.get(self.next) {
+            None => Ok(()),
+            Some(missing) => Err(format!("{}: `{missing}` was not given", self.kernel)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Launch {
     pub grid: u32,
@@ -62,6 +162,62 @@ impl Launch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each `extern "C"` wrapper's parameter names in kernels.cu, by kernel
+    /// (the type suffix `_##NAME` cut off).
+    fn declared_params() -> Vec<(String, Vec<String>)> {
+        let source = include_str!("kernels.cu");
+        let mut out = Vec::new();
+        let mut rest = source;
+        while let Some(at) = rest.find("extern \"C\" __global__ void ") {
+            rest = &rest[at + "extern \"C\" __global__ void ".len()..];
+            let name = &rest[..rest
+                .find("_##NAME(")
+                .expect("a wrapper named <kernel>_##NAME")];
+            let open = rest.find('(').unwrap() + 1;
+            let close = open + rest[open..].find(')').unwrap();
+            let params = rest[open..close]
+                .replace('\\', " ")
+                .split(',')
+                .map(|p| {
+                    let p = p.trim();
+                    p[p.rfind([' ', '*']).unwrap() + 1..].to_string()
+                })
+                .collect();
+            out.push((name.to_string(), params));
+        }
+        out
+    }
+
+    #[test]
+    fn every_kernels_parameter_list_is_the_one_kernels_cu_declares() {
+        let declared = declared_params();
+        let listed: Vec<(String, Vec<String>)> = KERNEL_PARAMS
+            .iter()
+            .map(|(k, p)| (k.to_string(), p.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        assert_eq!(declared, listed);
+    }
+
+    #[test]
+    fn arguments_out_of_order_or_missing_are_refused() {
+        let mut order = ParamOrder::of("pool").unwrap();
+        for name in ["x", "seq_start", "seqs", "hidden", "first"] {
+            order.push(name).unwrap();
+        }
+        assert!(order.complete().unwrap_err().contains("`mean`"));
+        order.push("mean").unwrap();
+        order.complete().unwrap();
+        assert!(order.push("extra").unwrap_err().contains("takes 6"));
+        let mut swapped = ParamOrder::of("add_norm").unwrap();
+        swapped.push("x").unwrap();
+        swapped.push("y").unwrap();
+        swapped.push("bias").unwrap();
+        swapped.push("tokens").unwrap();
+        let e = swapped.push("beta").unwrap_err();
+        assert!(e.contains("argument 5 is `gamma`"), "{e}");
+        assert!(ParamOrder::of("softmax").is_err());
+    }
 
     #[test]
     fn every_item_gets_a_warp_and_no_block_is_empty() {
