@@ -187,25 +187,23 @@ impl<'m> Scorer<'m> {
         batches: &[Vec<usize>],
         rows: &[&[u32]],
     ) -> Result<Vec<Vec<TextScore>>, ModelError> {
-        let run = |batch: &Vec<usize>| {
-            let batch_rows: Vec<&[u32]> = batch.iter().map(|&i| rows[i]).collect();
-            self.model.score_rows(&batch_rows)
-        };
+        let rows_of =
+            |batch: &Vec<usize>| -> Vec<&[u32]> { batch.iter().map(|&i| rows[i]).collect() };
         if self.model.layer_format().is_some() {
-            batches.par_iter().with_max_len(1).map(run).collect()
-        } else if self.model.on_gpu_kernels() {
-            let mut scores = Vec::with_capacity(batches.len());
-            for group in batches.chunks(GPU_BATCHES_PER_COPY) {
-                let group_rows: Vec<Vec<&[u32]>> = group
-                    .iter()
-                    .map(|b| b.iter().map(|&i| rows[i]).collect())
-                    .collect();
-                scores.extend(self.model.score_batches(&group_rows)?);
-            }
-            Ok(scores)
-        } else {
-            batches.iter().map(run).collect()
+            return batches
+                .par_iter()
+                .with_max_len(1)
+                .map(|b| self.model.score_rows(&rows_of(b)))
+                .collect();
         }
+        // `score_batches` runs a group in one pass on calltone's GPU
+        // kernels and batch after batch on candle's encoder.
+        let mut scores = Vec::with_capacity(batches.len());
+        for group in batches.chunks(GPU_BATCHES_PER_COPY) {
+            let group_rows: Vec<Vec<&[u32]>> = group.iter().map(rows_of).collect();
+            scores.extend(self.model.score_batches(&group_rows)?);
+        }
+        Ok(scores)
     }
 
     fn score_on_this_thread(

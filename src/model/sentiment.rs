@@ -180,12 +180,6 @@ impl SentimentModel {
         Ok(None)
     }
 
-    /// Whether calltone's GPU kernels run the encoder: batches then go to
-    /// [`SentimentModel::score_batches`] many at a time.
-    pub fn on_gpu_kernels(&self) -> bool {
-        self.gpu.is_some()
-    }
-
     /// Whether a batch is padded to its longest row (candle's encoder) or
     /// run ragged (calltone's kernels).
     pub fn pads_batches(&self) -> bool {
