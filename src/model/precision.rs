@@ -12,18 +12,21 @@ pub enum Precision {
     /// CUDA (f16 before compute capability 8.0, fp32 before 5.3), f16 on Metal.
     #[default]
     Auto,
-    /// fp32: calltone's CPU kernels (ragged batches, packed weights, fused bias), or
-    /// candle's fp32 on a GPU.
+    /// fp32: calltone's kernels (ragged batches, packed weights, fused bias) on the CPU
+    /// or a CUDA GPU; candle's fp32 on Metal.
     Fp32,
     /// int8 dense layers on the CPU (weights per output channel, inputs per row; fast
     /// where the CPU has VNNI), the rest fp32. CPU only.
     Int8,
-    /// bf16 weights and activations: on a GPU candle's; on the CPU calltone's bf16 dense
-    /// layers (fast with AVX512-BF16), the rest fp32.
+    /// bf16 weights and activations: on a CUDA GPU calltone's kernels (sums, norms and
+    /// softmax in f32); on the CPU calltone's bf16 dense layers (fast with AVX512-BF16),
+    /// the rest fp32.
     Bf16,
-    /// f16 weights and activations (GPU only).
+    /// f16 weights and activations (GPU only: calltone's kernels on CUDA, candle's on
+    /// Metal).
     F16,
-    /// candle's encoder, fp32, padded batches: the reference the kernels are tested against.
+    /// candle's encoder, fp32, padded batches, on any device: the reference the kernels
+    /// are tested against.
     Reference,
 }
 
