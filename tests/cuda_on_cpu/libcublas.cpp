@@ -1,6 +1,7 @@
 // cuBLAS on the CPU, for .ci/cuda-on-cpu, built as libcublas.so.13 beside
-// libcuda.cpp: the two GEMM entry points cudarc's `Gemm` uses (cublasSgemm
-// for f32; cublasGemmEx for bf16 and f16 with f32 sums), computed as
+// libcuda.cpp: the GEMM entry points cudarc's `Gemm` uses (cublasSgemm for
+// f32; cublasGemmEx for bf16 and f16 with f32 sums; the strided batched
+// form for candle's matmul), computed as
 // cuBLAS documents them, column-major C = α·op(A)·op(B) + β·C, with sums in
 // f32. Each operand must lie inside one device allocation, as its shape and
 // leading dimension say.
@@ -19,7 +20,9 @@ namespace {
 using Status = int;
 constexpr Status SUCCESS = 0, INVALID_VALUE = 7, NOT_SUPPORTED = 15;
 constexpr int OP_N = 0, OP_T = 1;
-constexpr int R_32F = 0, R_16F = 2, R_16BF = 14, COMPUTE_32F = 68;
+constexpr int R_32F = 0, R_16F = 2, R_16BF = 14;
+constexpr int COMPUTE_32F = 68, COMPUTE_32F_PEDANTIC = 69, COMPUTE_32F_FAST_16F = 74, COMPUTE_32F_FAST_16BF = 75,
+              COMPUTE_32F_FAST_TF32 = 77;
 
 char handle_token;
 
@@ -84,7 +87,9 @@ Status gemm(int transa, int transb, int m, int n, int k, float alpha, const void
         for (int i = 0; i < m; i++) {
             const float* x = &opa[size_t(i) * k];
             const float* y = &opbt[size_t(j) * k];
+            // Any order of the sums, as cuBLAS's own: vectorised.
             float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
             for (int p = 0; p < k; p++) sum += x[p] * y[p];
             const size_t at = size_t(j) * ldc + i;
             const float old = beta == 0.0f ? 0.0f : load(c, ctype, at);  // β = 0 ignores C
@@ -112,10 +117,39 @@ Status cublasSgemm_v2(void*, int transa, int transb, int m, int n, int k, const 
                 ldc);
 }
 
+Status cublasGemmEx(void* handle, int transa, int transb, int m, int n, int k,
+                    const void* alpha, const void* a, int atype, int lda, const void* b,
+                    int btype, int ldb, const void* beta, void* c, int ctype, int ldc,
+                    int compute, int algo);
+
+// candle's matrix multiply (bench's GPU ceiling): `batch` products, each
+// operand `stride` elements after the last.
+Status cublasGemmStridedBatchedEx(void* handle, int transa, int transb, int m, int n, int k,
+                                  const void* alpha, const void* a, int atype, int lda,
+                                  long long stride_a, const void* b, int btype, int ldb,
+                                  long long stride_b, const void* beta, void* c, int ctype,
+                                  int ldc, long long stride_c, int batch, int compute,
+                                  int algo) {
+    for (int i = 0; i < batch; i++) {
+        const auto at = [&](const void* p, int type, long long stride) {
+            return static_cast<const char*>(p) + i * stride * static_cast<long long>(width(type));
+        };
+        Status s = cublasGemmEx(handle, transa, transb, m, n, k, alpha, at(a, atype, stride_a),
+                                atype, lda, at(b, btype, stride_b), btype, ldb, beta,
+                                const_cast<char*>(at(c, ctype, stride_c)), ctype, ldc, compute,
+                                algo);
+        if (s != SUCCESS) return s;
+    }
+    return SUCCESS;
+}
+
 Status cublasGemmEx(void*, int transa, int transb, int m, int n, int k, const void* alpha,
                     const void* a, int atype, int lda, const void* b, int btype, int ldb,
                     const void* beta, void* c, int ctype, int ldc, int compute, int) {
-    if (compute != COMPUTE_32F)
+    // The f32-sum compute types (plain, or allowing tensor-core inputs):
+    // α and β are f32, and the sums here are f32 either way.
+    if (compute != COMPUTE_32F && compute != COMPUTE_32F_PEDANTIC && compute != COMPUTE_32F_FAST_16F &&
+        compute != COMPUTE_32F_FAST_16BF && compute != COMPUTE_32F_FAST_TF32)
         return fail(NOT_SUPPORTED, "compute type " + std::to_string(compute) + " (only 32F)");
     for (int t : {atype, btype, ctype})
         if (t != R_32F && t != R_16F && t != R_16BF)
