@@ -195,10 +195,10 @@ CUresult cuEventDestroy_v2(void* event) {
 
 CUresult cuMemAlloc_v2(uintptr_t* pointer, size_t bytes) {
     if (bytes == 0) return INVALID_VALUE;
-    // 256-byte aligned, as cudaMalloc's; the copies and GEMMs are held to
-    // `bytes` itself.
-    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
-    if (p == nullptr) return 2;  // CUDA_ERROR_OUT_OF_MEMORY
+    // 256-byte aligned, as cudaMalloc's, and exactly `bytes` long: under the
+    // address sanitizer a kernel reading past its buffer stops the run.
+    void* p = nullptr;
+    if (posix_memalign(&p, 256, bytes) != 0) return 2;  // CUDA_ERROR_OUT_OF_MEMORY
     std::lock_guard<std::mutex> g(lock);
     allocations[uintptr_t(p)] = bytes;
     *pointer = uintptr_t(p);
