@@ -46,6 +46,16 @@ bool tracing() {
     return on;
 }
 
+// The GPU's architecture as sm_XY: CALLTONE_CPU_CUDA_ARCH, else 90 (H100,
+// H200), one every default build carries machine code for.
+int device_arch() {
+    static const int arch = [] {
+        const char* v = std::getenv("CALLTONE_CPU_CUDA_ARCH");
+        return v != nullptr && std::atoi(v) >= 10 ? std::atoi(v) : 90;
+    }();
+    return arch;
+}
+
 CUresult fail(CUresult code, const char* what, const std::string& detail) {
     std::fprintf(stderr, "calltone's CPU CUDA: %s: %s\n", what, detail.c_str());
     return code;
@@ -128,8 +138,8 @@ CUresult cuDeviceGet(int* device, int ordinal) {
     return SUCCESS;
 }
 
-// An H100's figures (compute capability 9.0, an architecture every build
-// carries machine code for); what nothing reads is 0.
+// An H100's figures (the architecture: `device_arch`); what nothing reads
+// is 0.
 CUresult cuDeviceGetAttribute(int* value, int attribute, int device) {
     if (device != 0) return INVALID_DEVICE;
     switch (attribute) {
@@ -141,8 +151,8 @@ CUresult cuDeviceGetAttribute(int* value, int attribute, int device) {
         case 8: *value = 48 * 1024; break;     // shared memory per block
         case 10: *value = 32; break;           // warp size
         case 16: *value = 132; break;          // multiprocessors
-        case 75: *value = 9; break;            // compute capability major
-        case 76: *value = 0; break;            // minor
+        case 75: *value = device_arch() / 10; break;  // compute capability major
+        case 76: *value = device_arch() % 10; break;  // minor
         case 115: *value = 1; break;           // memory pools supported
         default: *value = 0;
     }
@@ -255,14 +265,49 @@ CUresult cuMemsetD8Async(uintptr_t to, unsigned char value, size_t bytes, void*)
     return SUCCESS;
 }
 
-// A module is calltone's fatbin: candle's PTX would need the driver's
-// compiler, which is not here.
+// A module is calltone's fatbin (candle's PTX would need the driver's
+// compiler, which is not here), and it must carry machine code this GPU
+// runs, as a driver would pick it: built for the same major version and a
+// minor one no newer than the GPU's. Otherwise a driver would compile the
+// PTX at load, which is what the fatbin is there to avoid.
 CUresult cuModuleLoadData(void** module, const void* image) {
+    const auto* bytes = static_cast<const unsigned char*>(image);
     uint32_t magic;
-    std::memcpy(&magic, image, 4);
+    std::memcpy(&magic, bytes, 4);
     if (magic != 0xBA55ED50u)  // a fatbin's header
         return fail(INVALID_IMAGE, "loading a module",
                     "not a fatbin (PTX text? only calltone's compiled kernels run here)");
+    // The header: magic, version (u16), its size (u16), the entries' size
+    // (u64). Each entry: kind (u16: 1 PTX, 2 machine code), version (u16),
+    // its header's size (u32), its payload's (u64), ..., the architecture
+    // (u32 at byte 28) — as cuobjdump lists them for build.rs's fatbin.
+    uint16_t header;
+    uint64_t entries;
+    std::memcpy(&header, bytes + 6, 2);
+    std::memcpy(&entries, bytes + 8, 8);
+    std::string code, ptx;
+    bool runs = false;
+    for (uint64_t at = header; at + 32 <= header + entries;) {
+        uint16_t kind;
+        uint32_t entry_header, arch;
+        uint64_t payload;
+        std::memcpy(&kind, bytes + at, 2);
+        std::memcpy(&entry_header, bytes + at + 4, 4);
+        std::memcpy(&payload, bytes + at + 8, 8);
+        std::memcpy(&arch, bytes + at + 28, 4);
+        if (entry_header < 32) return fail(INVALID_IMAGE, "loading a module", "a broken fatbin");
+        (kind == 2 ? code : ptx) += " sm_" + std::to_string(arch);
+        runs |= kind == 2 && int(arch) / 10 == device_arch() / 10 && int(arch) <= device_arch();
+        at += entry_header + payload;
+    }
+    const std::string listing = "machine code for" + code + "; PTX for" + ptx;
+    if (!runs)
+        return fail(INVALID_IMAGE, "loading a module",
+                    "no machine code for sm_" + std::to_string(device_arch()) + " (" + listing +
+                        "): a driver would compile PTX at load");
+    if (tracing())
+        std::fprintf(stderr, "cpu cuda: module runs on sm_%d without compiling (%s)\n",
+                     device_arch(), listing.c_str());
     *module = &module_token;
     return SUCCESS;
 }
