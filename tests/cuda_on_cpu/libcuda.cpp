@@ -182,7 +182,10 @@ CUresult cuCtxGetCurrent(void** context) {
 }
 
 // Streams and events: every call has finished when it returns.
-CUresult cuStreamSynchronize(void*) { return SUCCESS; }
+CUresult cuStreamSynchronize(void*) {
+    if (tracing()) std::fprintf(stderr, "cpu cuda: the host waits for the stream\n");
+    return SUCCESS;
+}
 CUresult cuStreamDestroy_v2(void*) { return SUCCESS; }
 CUresult cuStreamWaitEvent(void*, void*, unsigned) { return SUCCESS; }
 
