@@ -338,6 +338,16 @@ CUresult cuLaunchKernel(void* function, unsigned gx, unsigned gy, unsigned gz, u
         return fail(INVALID_VALUE, kernel.first.c_str(),
                     std::to_string(shared) + " bytes of shared memory");
     std::lock_guard<std::mutex> g(lock);
+    // CALLTONE_CPU_CUDA_FAIL_LAUNCH=N: the Nth launch fails, as a GPU that
+    // faults mid-run would report it.
+    static long launches = 0;
+    static const long fail_at = [] {
+        const char* v = std::getenv("CALLTONE_CPU_CUDA_FAIL_LAUNCH");
+        return v != nullptr ? std::atol(v) : 0L;
+    }();
+    if (++launches == fail_at)
+        return fail(LAUNCH_FAILED, kernel.first.c_str(),
+                    "launch " + std::to_string(launches) + " fails (CALLTONE_CPU_CUDA_FAIL_LAUNCH)");
     if (tracing())
         std::fprintf(stderr, "cpu cuda: %s grid %u block %u shared %u\n", kernel.first.c_str(),
                      gx, bx, shared);
