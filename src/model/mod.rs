@@ -11,6 +11,7 @@ pub mod fast;
 pub mod fast_gelu;
 pub mod flat_encoder;
 pub mod gpu;
+pub mod gpu_fault;
 pub mod head;
 pub mod linear;
 pub mod load;
@@ -44,6 +45,10 @@ pub enum ModelError {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// The GPU failed running the encoder (not the input: rows are checked
+    /// before they go up).
+    #[error("GPU: {0}")]
+    Gpu(String),
     #[error("model computation failed: {0}")]
     Candle(#[from] candle_core::Error),
 }

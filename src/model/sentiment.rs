@@ -8,9 +8,10 @@ use tokenizers::Tokenizer;
 use super::adapter::{merge_lora, HeadManifest};
 use super::config::EncoderConfig;
 use super::encoder::{Encoder, Mode};
-use super::fast::{FastEncoder, FastHead, LayerFormat};
+use super::fast::{FastEncoder, FastHead, LayerFormat, Pooled};
 use super::flat_encoder::FlatEncoder;
 use super::gpu::GpuEncoder;
+use super::gpu_fault::GpuFault;
 use super::head::Head;
 use super::polarity::{polarities, Polarity};
 use super::precision::Precision;
@@ -64,6 +65,8 @@ pub struct SentimentModel {
     /// calltone's own GPU kernels, when the model runs on a CUDA GPU (the
     /// head runs on the CPU, on the pooled rows).
     gpu: Option<(GpuEncoder, FastHead)>,
+    /// Whether the GPU failed mid-run, and the CPU kernels that took over.
+    gpu_fault: GpuFault,
     precision: Precision,
 }
 
@@ -107,6 +110,7 @@ impl SentimentModel {
             head_dir: files.head.clone(),
             fast: None,
             gpu: None,
+            gpu_fault: GpuFault::default(),
             precision: Precision::Reference,
         })
     }
@@ -202,8 +206,13 @@ impl SentimentModel {
                 crate::model::fast::gemm_bf16::Bf16Kernel::for_path(path)
             ),
             p if self.gpu.is_some() => format!(
-                "{p} on calltone's GPU kernels ({})",
-                super::device::name(&self.device)
+                "{p} on calltone's GPU kernels ({}){}",
+                super::device::name(&self.device),
+                if self.gpu_fault.happened() {
+                    format!(", then fp32 on the {path} CPU path after the GPU failed")
+                } else {
+                    String::new()
+                }
             ),
             Precision::Reference => format!(
                 "candle's reference encoder, fp32{}",
@@ -257,7 +266,7 @@ impl SentimentModel {
             return Ok(head.forward(&pooled, encoder.hidden()));
         }
         if let Some((encoder, head)) = &self.gpu {
-            let pooled = encoder.forward_batches(&[rows.to_vec()])?;
+            let pooled = self.pool_on_gpu(encoder, &[rows.to_vec()])?;
             return Ok(head.forward(&pooled, encoder.hidden()));
         }
         let (ids, mask) = self.batch_tensors(rows)?;
@@ -286,7 +295,7 @@ impl SentimentModel {
         let Some((encoder, head)) = &self.gpu else {
             return batches.iter().map(|rows| self.score_rows(rows)).collect();
         };
-        let pooled = encoder.forward_batches(batches)?;
+        let pooled = self.pool_on_gpu(encoder, batches)?;
         let mut scores = self
             .text_scores(head.forward(&pooled, encoder.hidden()))
             .into_iter();
@@ -294,6 +303,24 @@ impl SentimentModel {
             .iter()
             .map(|rows| scores.by_ref().take(rows.len()).collect())
             .collect())
+    }
+
+    /// Every row's pooled states on calltone's GPU kernels, or, once the
+    /// GPU has failed in this run, on the CPU's fp32 kernels
+    /// ([`GpuFault`]). A bad row is the input's error, not a GPU failure.
+    fn pool_on_gpu(
+        &self,
+        encoder: &GpuEncoder,
+        batches: &[Vec<&[u32]>],
+    ) -> Result<Pooled, ModelError> {
+        if !self.gpu_fault.happened() {
+            match encoder.forward_batches(batches) {
+                Err(e @ ModelError::Gpu(_)) => self.gpu_fault.record(&e),
+                pooled => return pooled,
+            }
+        }
+        let rows: Vec<&[u32]> = batches.iter().flatten().copied().collect();
+        self.gpu_fault.pool_on_cpu(&self.encoder, &rows)
     }
 
     /// Each row's probabilities (and intensity) as a [`TextScore`].

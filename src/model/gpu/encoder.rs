@@ -37,7 +37,7 @@ pub const BUILT_FOR: &str = env!("CALLTONE_CUDA_ARCHS_BUILT");
 const MAX_ROW_TOKENS: usize = 48 * 1024 / (4 * WARPS_PER_BLOCK);
 
 fn gpu<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ModelError {
-    move |e| ModelError::Unavailable(format!("GPU: {what}: {e}"))
+    move |e| ModelError::Gpu(format!("{what}: {e}"))
 }
 
 /// An activation's number type on the GPU, and its kernels' name suffix.
