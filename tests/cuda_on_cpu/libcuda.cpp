@@ -12,7 +12,13 @@
 // live allocation, every pointer a kernel is handed points into one, a
 // launch's grid is one-dimensional and its shared memory fits, and a module
 // is a fatbin (calltone's), not PTX text (candle's, which needs the
-// driver's compiler: a fall back to candle is then a failure to see).
+// driver's compiler: a fall back to candle is then a failure to see), with
+// machine code for the GPU.
+//
+// Environment: CALLTONE_CPU_CUDA_ARCH, the GPU's architecture (default 90);
+// CALLTONE_CPU_CUDA_TRACE, a line on standard error for each launch, copy
+// back, wait and allocation; CALLTONE_CPU_CUDA_FAIL_LAUNCH=N, the Nth launch
+// fails.
 #include "emulation.h"
 #include "kernels.cu"
 
