@@ -10,13 +10,13 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::model::fast::cpu::per_path;
-use crate::model::fast::rows::fmadd;
+use crate::model::fast::fma::fmadd;
 
 /// `e^x` for x in about [−87, 0] (all erf needs): 2^(x·log2 e) split into
 /// an integer power set in the exponent bits and a degree-6 polynomial for
 /// the fraction in [−½, ½) (relative error ≤ 3e-7 + 1e-7·|x|: erf only
 /// needs it where e^(−x²) still matters, |x| < 4). `FUSED`: Horner steps
-/// as FMAs (see `rows::fmadd`).
+/// as FMAs (see `fast::fma::fmadd`).
 #[inline(always)]
 pub fn exp_neg<const FUSED: bool>(x: f32) -> f32 {
     let x = x.max(-87.0);

@@ -11,7 +11,8 @@
 use rayon::prelude::*;
 
 use super::cpu::per_path;
-use super::rows::{axpy, fmadd, sum};
+use super::fma::fmadd;
+use super::rows::{axpy, sum};
 use crate::model::fast_gelu::exp_neg;
 
 /// Keys per score block: one AVX-512 register, two AVX2 ones.

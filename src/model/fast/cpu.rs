@@ -257,7 +257,7 @@ macro_rules! per_path {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) {
-            // `FUSED`: whether `rows::fmadd` may be one FMA instruction
+            // `FUSED`: whether `fma::fmadd` may be one FMA instruction
             // (the AVX2 and AVX-512 copies, compiled with FMA); the
             // baseline copy multiplies and adds (`mul_add` there would be
             // a libm call).

@@ -11,6 +11,7 @@ pub mod attention;
 pub mod cpu;
 pub mod dense;
 pub mod encoder;
+pub mod fma;
 pub mod gemm;
 mod gemm_amx;
 #[cfg(target_arch = "x86_64")]

@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use super::cpu::per_path;
+use super::fma::fmadd;
 
 /// Rows per parallel task for the cheap row-wise passes.
 const ROWS_PER_TASK: usize = 64;
@@ -74,22 +75,6 @@ pub fn sum(v: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
-}
-
-/// `a·b + c`: one FMA instruction (one rounding) where `FUSED` (the
-/// `per_path!` copies compiled with FMA pass it) or the whole build has
-/// FMA; else a multiply and an add (in a baseline copy `mul_add` would be
-/// a slow libm call). Rust never fuses `a * b + c` by itself: before the
-/// per-path copies passed `FUSED`, the portable binary's AVX2 and AVX-512
-/// copies multiplied and added separately, twice the instructions in the
-/// attention loops and the GELU polynomials.
-#[inline(always)]
-pub(crate) fn fmadd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FUSED || cfg!(target_feature = "fma") {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
 }
 
 /// Dot product with eight partial sums.
