@@ -319,8 +319,7 @@ impl SentimentModel {
                 pooled => return pooled,
             }
         }
-        let rows: Vec<&[u32]> = batches.iter().flatten().copied().collect();
-        self.gpu_fault.pool_on_cpu(&self.encoder, &rows)
+        self.gpu_fault.pool_on_cpu(&self.encoder, batches)
     }
 
     /// Each row's probabilities (and intensity) as a [`TextScore`].
